@@ -1,0 +1,81 @@
+# Veil build. `make` builds libveil and the veil CLI; `make test` runs the
+# suite; `make fuzz` builds the libFuzzer targets with clang; `make bench`
+# builds the benchmarks. BUILD selects the output folder, so several builds
+# (gcc, clang, sanitizers) can live side by side.
+
+BUILD    ?= build
+CC       ?= cc
+OPT      ?= -O2 -g
+SAN      ?=
+PKGS     := libcrypto jansson
+WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wstrict-prototypes \
+            -Wmissing-prototypes -Wpointer-arith -Wundef -Wcast-align
+CPPFLAGS += -Iinclude -Isrc -D_GNU_SOURCE
+CFLAGS   += -std=c17 $(OPT) $(WARN) $(SAN) -fno-strict-aliasing \
+            $(shell pkg-config --cflags $(PKGS))
+LDLIBS   += $(shell pkg-config --libs $(PKGS)) -lm
+LDFLAGS  += $(SAN)
+
+LIB_SRCS   := $(shell find src -name '*.c' ! -path 'src/cli/*' | sort)
+CLI_SRCS   := $(sort $(wildcard src/cli/*.c))
+TEST_SRCS  := $(sort $(wildcard tests/test_*.c))
+FUZZ_SRCS  := $(sort $(wildcard fuzz/fuzz_*.c))
+BENCH_SRCS := $(sort $(wildcard bench/bench_*.c))
+
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+LIB       := $(BUILD)/libveil.a
+VEIL      := $(BUILD)/veil
+TESTS     := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+BENCHES   := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+FUZZ_BUILD ?= build-fuzz
+FUZZERS   := $(FUZZ_SRCS:fuzz/%.c=$(FUZZ_BUILD)/%)
+
+.PHONY: all test check-tests fuzz bench clean format format-check
+all: $(VEIL)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(VEIL): $(CLI_OBJS) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/%.c tests/harness.c tests/harness.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -o $@ $< tests/harness.c $(LIB) $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/bench/%: bench/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+
+check-tests: $(VEIL) $(TESTS)
+
+# Runs every unit test binary and the CLI conformance script; prints one
+# "N passed, N failed" line at the end.
+test: check-tests
+	@BUILD=$(BUILD) scripts/run-tests.sh $(TESTS)
+
+# libFuzzer targets: always clang, with ASan and UBSan, in their own folder.
+$(FUZZ_BUILD)/%: fuzz/%.c $(LIB_SRCS)
+	@mkdir -p $(dir $@)
+	clang $(CPPFLAGS) -std=c17 -O1 -g -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=undefined $(shell pkg-config --cflags $(PKGS)) \
+	    -o $@ $< $(LIB_SRCS) $(LDLIBS)
+fuzz: $(FUZZERS)
+
+bench: $(BENCHES)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+format-check:
+	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-* 
+
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)

@@ -1,0 +1,44 @@
+/*
+ * limits.h - every cap on a size or count that comes from untrusted input.
+ *
+ * One place, so a reviewer can see at a glance how much memory or work a
+ * hostile peer can make Veil spend. Parsers check against these before they
+ * allocate or loop.
+ */
+#ifndef VEIL_LIMITS_H
+#define VEIL_LIMITS_H
+
+/* Any one evidence file read from disk or the network (a TDX quote with its
+ * PEM chain is ~5 KiB; an Azure HCL report ~3 KiB; padding buffers up to 8 KiB
+ * are seen in the wild). */
+#define VEIL_EVIDENCE_MAX_BYTES (64 * 1024)
+
+/* Any one collateral file (certificate chain, CRL, TCB Info, QE Identity). */
+#define VEIL_COLLATERAL_FILE_MAX_BYTES (1024 * 1024)
+/* Files loaded from one collateral directory (recursively, 2 levels). */
+#define VEIL_COLLATERAL_MAX_FILES 256
+#define VEIL_COLLATERAL_MAX_DEPTH 2
+
+/* Certificates in one chain or bundle, and the longest chain we build. */
+#define VEIL_CERT_BUNDLE_MAX 16
+#define VEIL_CERT_CHAIN_MAX_DEPTH 5
+/* Entries kept in a verifier's caches before the oldest are dropped. */
+#define VEIL_VERIFIER_CACHE_MAX 64
+
+/* JSON: bytes before parsing, nesting depth after. */
+#define VEIL_JSON_MAX_BYTES (1024 * 1024)
+#define VEIL_JSON_MAX_DEPTH 32
+
+/* Intel TDX collateral: levels in TCB Info, QE Identity, module identities. */
+#define VEIL_TDX_TCB_LEVELS_MAX 128
+#define VEIL_TDX_ADVISORIES_MAX 64
+#define VEIL_TDX_MODULE_IDENTITIES_MAX 16
+
+/* Verification checks recorded for one piece of evidence. */
+#define VEIL_CHECKS_MAX 48
+#define VEIL_CHECK_DETAIL_MAX 256
+
+/* The thread-local error detail. */
+#define VEIL_ERR_DETAIL_MAX 512
+
+#endif

@@ -1,0 +1,93 @@
+/*
+ * json.c - strict JSON parsing and typed getters (see json.h).
+ *
+ * jansson does the parsing with JSON_REJECT_DUPLICATES (two values for one
+ * key are how a signed document gets read two ways) and without
+ * JSON_ALLOW_NUL. The size cap applies before parsing and the depth cap after,
+ * since jansson's own depth limit (2048) is far above what Veil accepts.
+ */
+#include "veil/json.h"
+
+#include <inttypes.h>
+
+#include "veil/limits.h"
+
+static veil_err json_check_depth(const json_t *v, int depth)
+{
+	if (depth > VEIL_JSON_MAX_DEPTH)
+		return veil_fail(VEIL_E_LIMIT, "JSON nested deeper than %d levels",
+				 VEIL_JSON_MAX_DEPTH);
+	if (json_is_object(v)) {
+		const char *key;
+		json_t *child;
+		json_object_foreach((json_t *)v, key, child) TRY(json_check_depth(child, depth + 1));
+	} else if (json_is_array(v)) {
+		size_t i;
+		json_t *child;
+		json_array_foreach(v, i, child) TRY(json_check_depth(child, depth + 1));
+	}
+	return VEIL_OK;
+}
+
+veil_err veil_json_parse(const uint8_t *buf, size_t len, json_t **out)
+{
+	json_error_t jerr;
+	json_t *v;
+	veil_err err;
+
+	if (len > VEIL_JSON_MAX_BYTES)
+		return veil_fail(VEIL_E_LIMIT, "JSON document of %zu bytes is over the %d-byte limit",
+				 len, VEIL_JSON_MAX_BYTES);
+	v = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (v == NULL)
+		return veil_fail(VEIL_E_MALFORMED, "JSON: %s at line %d column %d", jerr.text,
+				 jerr.line, jerr.column);
+	err = json_check_depth(v, 1);
+	if (err != VEIL_OK) {
+		json_decref(v);
+		return err;
+	}
+	*out = v;
+	return VEIL_OK;
+}
+
+veil_err veil_json_get_object(const json_t *obj, const char *key, json_t **out)
+{
+	json_t *v = json_object_get(obj, key);
+	ENSURE(v != NULL, VEIL_E_MALFORMED, "JSON: missing \"%s\"", key);
+	ENSURE(json_is_object(v), VEIL_E_MALFORMED, "JSON: \"%s\" must be an object", key);
+	*out = v;
+	return VEIL_OK;
+}
+
+veil_err veil_json_get_array(const json_t *obj, const char *key, json_t **out)
+{
+	json_t *v = json_object_get(obj, key);
+	ENSURE(v != NULL, VEIL_E_MALFORMED, "JSON: missing \"%s\"", key);
+	ENSURE(json_is_array(v), VEIL_E_MALFORMED, "JSON: \"%s\" must be an array", key);
+	*out = v;
+	return VEIL_OK;
+}
+
+veil_err veil_json_get_string(const json_t *obj, const char *key, const char **out)
+{
+	json_t *v = json_object_get(obj, key);
+	ENSURE(v != NULL, VEIL_E_MALFORMED, "JSON: missing \"%s\"", key);
+	ENSURE(json_is_string(v), VEIL_E_MALFORMED, "JSON: \"%s\" must be a string", key);
+	*out = json_string_value(v);
+	return VEIL_OK;
+}
+
+veil_err veil_json_get_int(const json_t *obj, const char *key, int64_t min, int64_t max,
+			   int64_t *out)
+{
+	json_t *v = json_object_get(obj, key);
+	ENSURE(v != NULL, VEIL_E_MALFORMED, "JSON: missing \"%s\"", key);
+	ENSURE(json_is_integer(v), VEIL_E_MALFORMED, "JSON: \"%s\" must be an integer", key);
+	json_int_t i = json_integer_value(v);
+	ENSURE(i >= min && i <= max, VEIL_E_MALFORMED,
+	       "JSON: \"%s\" is %" PRId64 ", outside %" PRId64 "..%" PRId64, key, (int64_t)i, min,
+	       max);
+	*out = (int64_t)i;
+	return VEIL_OK;
+}

@@ -1,0 +1,69 @@
+/*
+ * chain.c - verifying a certificate chain to one pinned root at a given time.
+ *
+ * The root passed in is the only trust anchor: the store holds nothing else,
+ * X509_V_FLAG_PARTIAL_CHAIN is not set, so every chain must end at that exact
+ * self-signed certificate. The time comes from the caller
+ * (X509_V_FLAG_USE_CHECK_TIME), never the wall clock, so old evidence can be
+ * checked at the time it was valid and tests are reproducible.
+ */
+#include <openssl/err.h>
+#include <openssl/x509_vfy.h>
+
+#include "veil/limits.h"
+#include "veil/x509.h"
+
+veil_err veil_chain_verify(X509 *leaf, STACK_OF(X509) *intermediates, X509 *root,
+			   STACK_OF(X509_CRL) *crls, bool require_crls, int64_t at)
+{
+	X509_STORE *store = X509_STORE_new();
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	X509_VERIFY_PARAM *param;
+	veil_err err = VEIL_OK;
+	char cn[128];
+
+	CHECK_THAT(store != NULL && ctx != NULL, VEIL_E_NOMEM, "out of memory");
+	CHECK_THAT(leaf != NULL && root != NULL, VEIL_E_USAGE, "chain needs a leaf and a root");
+	CHECK_THAT(X509_STORE_add_cert(store, root) == 1, VEIL_E_CRYPTO, "cannot add root");
+	CHECK_THAT(X509_STORE_CTX_init(ctx, store, leaf, intermediates) == 1, VEIL_E_CRYPTO,
+		   "cannot start chain verification");
+	param = X509_STORE_CTX_get0_param(ctx);
+	X509_VERIFY_PARAM_set_time(param, (time_t)at);
+	if (crls != NULL && sk_X509_CRL_num(crls) > 0) {
+		X509_STORE_CTX_set0_crls(ctx, crls);
+		X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_CRL_CHECK |
+							   (require_crls ? X509_V_FLAG_CRL_CHECK_ALL : 0));
+	} else if (require_crls) {
+		CHECK_THAT(false, VEIL_E_NOT_FOUND, "revocation lists required but none supplied");
+	}
+	if (X509_verify_cert(ctx) != 1) {
+		int code = X509_STORE_CTX_get_error(ctx);
+		int depth = X509_STORE_CTX_get_error_depth(ctx);
+		X509 *bad = X509_STORE_CTX_get_current_cert(ctx);
+		veil_err kind = VEIL_E_VERIFY;
+		if (code == X509_V_ERR_CERT_HAS_EXPIRED || code == X509_V_ERR_CERT_NOT_YET_VALID ||
+		    code == X509_V_ERR_CRL_HAS_EXPIRED || code == X509_V_ERR_CRL_NOT_YET_VALID)
+			kind = VEIL_E_EXPIRED;
+		else if (code == X509_V_ERR_CERT_REVOKED)
+			kind = VEIL_E_REVOKED;
+		else if (code == X509_V_ERR_UNABLE_TO_GET_CRL)
+			kind = VEIL_E_NOT_FOUND;
+		ERR_clear_error();
+		err = veil_fail(kind, "certificate \"%s\" (chain depth %d): %s",
+				bad != NULL ? veil_cert_cn(bad, cn, sizeof cn) : "?", depth,
+				X509_verify_cert_error_string(code));
+		goto out;
+	}
+	/* The chain OpenSSL built must end at our root, not at some other
+	 * self-signed certificate that slipped into the intermediates. */
+	STACK_OF(X509) *built = X509_STORE_CTX_get0_chain(ctx);
+	CHECK_THAT(built != NULL && sk_X509_num(built) >= 1 &&
+			   X509_cmp(sk_X509_value(built, sk_X509_num(built) - 1), root) == 0,
+		   VEIL_E_VERIFY, "chain does not end at the pinned root");
+	CHECK_THAT(sk_X509_num(built) <= VEIL_CERT_CHAIN_MAX_DEPTH, VEIL_E_LIMIT,
+		   "chain longer than %d certificates", VEIL_CERT_CHAIN_MAX_DEPTH);
+out:
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(store);
+	return err;
+}
