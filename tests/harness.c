@@ -68,8 +68,10 @@ uint8_t *td_read(const char *rel, size_t *len)
 	uint8_t *buf = NULL;
 	const char *path = td_path(rel);
 	if (veil_file_read(path, VEIL_COLLATERAL_FILE_MAX_BYTES * 2, &buf, len) != VEIL_OK) {
-		fprintf(stderr, "cannot read test data %s: %s\n(set VEIL_TESTDATA to the testdata folder)\n",
-			path, veil_err_detail());
+		fprintf(
+		    stderr,
+		    "cannot read test data %s: %s\n(set VEIL_TESTDATA to the testdata folder)\n",
+		    path, veil_err_detail());
 		exit(2);
 	}
 	return buf;

@@ -18,7 +18,7 @@
 extern int harness_failures_in_test;
 
 #define TEST(name) static void name(void)
-#define RUN(name) harness_run(#name, name)
+#define RUN(name)  harness_run(#name, name)
 
 #define EXPECT(cond)                                                                               \
 	do {                                                                                       \
@@ -33,7 +33,8 @@ extern int harness_failures_in_test;
 		}                                                                                  \
 	} while (0)
 /* Expects a veil_err value; prints the error detail when it differs. */
-#define EXPECT_ERR(expr, want) harness_expect_err(__FILE__, __LINE__, #expr, (int)(expr), (int)(want))
+#define EXPECT_ERR(expr, want)                                                                     \
+	harness_expect_err(__FILE__, __LINE__, #expr, (int)(expr), (int)(want))
 #define EXPECT_OK(expr) EXPECT_ERR(expr, 0)
 
 void harness_fail(const char *file, int line, const char *what);

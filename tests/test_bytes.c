@@ -35,7 +35,7 @@ TEST(reader_refuses_to_run_past_the_end)
 
 	veil_reader_init(&r, buf, sizeof buf);
 	EXPECT_ERR(veil_reader_u32le(&r, &v), VEIL_E_TRUNCATED);
-	EXPECT(v == 0xdeadbeef);            /* output untouched */
+	EXPECT(v == 0xdeadbeef);           /* output untouched */
 	EXPECT(veil_reader_left(&r) == 3); /* cursor untouched */
 	EXPECT(strstr(veil_err_detail(), "offset 0x0") != NULL);
 	EXPECT_ERR(veil_reader_skip(&r, (size_t)-1), VEIL_E_TRUNCATED);

@@ -9,7 +9,7 @@
 #include "veil/secret.h"
 
 static const char *const rfc4648_in[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
-static const char *const rfc4648_b64[] = {"",     "Zg==",     "Zm8=",    "Zm9v",
+static const char *const rfc4648_b64[] = {"",         "Zg==",     "Zm8=",    "Zm9v",
 					  "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
 
 TEST(base64_rfc4648_vectors)

@@ -46,9 +46,12 @@ TEST(jcs_rfc8785_example)
 			 "\"\\u20ac$\\u000F\\u000aA'\\u0042\\u0022\\u005c\\\\\\\"\\/\", "
 			 "\"literals\": [null, true, false]}");
 	REQUIRE(c != NULL);
-	EXPECT(strcmp(c, "{\"literals\":[null,true,false],\"numbers\":[333333333.3333333,1e+30,"
-			 "4.5,0.002,1e-27],\"string\":\"\xe2\x82\xac$\\u000f\\nA'B\\\"\\\\\\\\\\\"/\"}") ==
-	       0);
+	EXPECT(
+	    strcmp(
+		c,
+		"{\"literals\":[null,true,false],\"numbers\":[333333333.3333333,1e+30,"
+		"4.5,0.002,1e-27],\"string\":\"\xe2\x82\xac$\\u000f\\nA'B\\\"\\\\\\\\\\\"/\"}") ==
+	    0);
 	free(c);
 }
 
@@ -61,8 +64,9 @@ TEST(jcs_sorts_by_utf16_code_units)
 			 "\"Emoji: Grinning Face\",\"\\u0080\":\"Control\",\"\\u00f6\":"
 			 "\"Latin Small Letter O With Diaeresis\"}");
 	REQUIRE(c != NULL);
-	const char *order[] = {"\\r", "\"1\"", "\xc2\x80", "\xc3\xb6", "\xe2\x82\xac",
-			       "\xf0\x9f\x98\x80", "\xef\xac\xb3"};
+	const char *order[] = {"\\r",         "\"1\"",        "\xc2\x80",
+			       "\xc3\xb6",    "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+			       "\xef\xac\xb3"};
 	const char *prev = c;
 	for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
 		const char *at = strstr(c, order[i]);
@@ -185,7 +189,8 @@ TEST(raw_member_returns_exact_bytes)
 {
 	size_t n;
 	veil_err err;
-	const char *doc = "{ \"tcbInfo\" : {\"b\": [1, {\"x\":\"}\"}], \"a\":2} , \"signature\":\"ab\"}";
+	const char *doc =
+	    "{ \"tcbInfo\" : {\"b\": [1, {\"x\":\"}\"}], \"a\":2} , \"signature\":\"ab\"}";
 	const char *p = raw(doc, "tcbInfo", &n, &err);
 	EXPECT_OK(err);
 	REQUIRE(p != NULL);

@@ -28,9 +28,16 @@ TEST(parses_and_formats_utc)
 TEST(rejects_malformed_times)
 {
 	int64_t t;
-	const char *bad[] = {"", "2023", "2023-13-01", "2023-02-29", "2023-07-01T25:00:00Z",
-			     "2023-07-01T01:00:00", "2023-07-01T01:00:00Zjunk", "2023-07-01T01:00Z",
-			     "20230701T010000Z", "2023-07-01T01:00:00.Z"};
+	const char *bad[] = {"",
+			     "2023",
+			     "2023-13-01",
+			     "2023-02-29",
+			     "2023-07-01T25:00:00Z",
+			     "2023-07-01T01:00:00",
+			     "2023-07-01T01:00:00Zjunk",
+			     "2023-07-01T01:00Z",
+			     "20230701T010000Z",
+			     "2023-07-01T01:00:00.Z"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		EXPECT_ERR(veil_time_parse(bad[i], &t), VEIL_E_MALFORMED);
 }

@@ -32,7 +32,7 @@ typedef struct veil_checks {
 void veil_checks_init(veil_checks *c);
 /* Records a check and returns ok, so callers can branch on it. */
 bool veil_checks_add(veil_checks *c, const char *name, bool ok, const char *fmt, ...)
-	VEIL_PRINTF(4, 5);
+    VEIL_PRINTF(4, 5);
 /* Records the outcome of a libveil call: ok when err is VEIL_OK, with the
  * current error detail otherwise. Returns err. */
 veil_err veil_checks_add_err(veil_checks *c, const char *name, veil_err err, const char *ok_detail);

@@ -16,7 +16,8 @@
 
 #include "veil/error.h"
 
-VEIL_MUST_CHECK veil_err veil_claim_hex(json_t *claims, const char *key, const uint8_t *p, size_t n);
+VEIL_MUST_CHECK veil_err veil_claim_hex(json_t *claims, const char *key, const uint8_t *p,
+					size_t n);
 VEIL_MUST_CHECK veil_err veil_claim_uint(json_t *claims, const char *key, uint64_t v);
 VEIL_MUST_CHECK veil_err veil_claim_u64hex(json_t *claims, const char *key, uint64_t v);
 VEIL_MUST_CHECK veil_err veil_claim_bool(json_t *claims, const char *key, bool v);

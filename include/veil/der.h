@@ -14,14 +14,14 @@
 
 #include "veil/bytes.h"
 
-#define VEIL_DER_INTEGER 0x02
-#define VEIL_DER_OCTET_STRING 0x04
-#define VEIL_DER_OID 0x06
-#define VEIL_DER_ENUMERATED 0x0a
-#define VEIL_DER_UTF8STRING 0x0c
+#define VEIL_DER_INTEGER         0x02
+#define VEIL_DER_OCTET_STRING    0x04
+#define VEIL_DER_OID             0x06
+#define VEIL_DER_ENUMERATED      0x0a
+#define VEIL_DER_UTF8STRING      0x0c
 #define VEIL_DER_PRINTABLESTRING 0x13
-#define VEIL_DER_IA5STRING 0x16
-#define VEIL_DER_SEQUENCE 0x30
+#define VEIL_DER_IA5STRING       0x16
+#define VEIL_DER_SEQUENCE        0x30
 
 /* Reads one element with tag `tag`; *content covers its contents. */
 VEIL_MUST_CHECK veil_err veil_der_read(veil_reader *r, uint8_t tag, veil_reader *content);

@@ -16,7 +16,7 @@
 
 #include <stdbool.h>
 
-#define VEIL_MUST_CHECK __attribute__((warn_unused_result))
+#define VEIL_MUST_CHECK   __attribute__((warn_unused_result))
 #define VEIL_PRINTF(f, a) __attribute__((format(printf, f, a)))
 
 typedef enum veil_err {
@@ -28,13 +28,13 @@ typedef enum veil_err {
 	VEIL_E_LIMIT,       /* a count or size above the caps in limits.h */
 	VEIL_E_NOMEM,
 	VEIL_E_IO,
-	VEIL_E_USAGE,       /* the caller passed something invalid */
-	VEIL_E_CRYPTO,      /* the crypto library failed (not a bad signature) */
-	VEIL_E_NOT_FOUND,   /* a needed certificate, collateral or key is missing */
-	VEIL_E_VERIFY,      /* evidence or collateral is not genuine */
-	VEIL_E_EXPIRED,     /* outside a validity window at the given time */
+	VEIL_E_USAGE,     /* the caller passed something invalid */
+	VEIL_E_CRYPTO,    /* the crypto library failed (not a bad signature) */
+	VEIL_E_NOT_FOUND, /* a needed certificate, collateral or key is missing */
+	VEIL_E_VERIFY,    /* evidence or collateral is not genuine */
+	VEIL_E_EXPIRED,   /* outside a validity window at the given time */
 	VEIL_E_REVOKED,
-	VEIL_E_MISMATCH,    /* two values that must agree do not */
+	VEIL_E_MISMATCH, /* two values that must agree do not */
 	VEIL_E_COUNT_
 } veil_err;
 

@@ -24,11 +24,7 @@
 #include "veil/collateral.h"
 #include "veil/error.h"
 
-typedef enum veil_tee {
-	VEIL_TEE_SNP = 0,
-	VEIL_TEE_TDX,
-	VEIL_TEE_COUNT_
-} veil_tee;
+typedef enum veil_tee { VEIL_TEE_SNP = 0, VEIL_TEE_TDX, VEIL_TEE_COUNT_ } veil_tee;
 
 /* A long-lived verifier: holds each format's cache. Not thread-safe; use one
  * per thread. */
@@ -37,10 +33,10 @@ VEIL_MUST_CHECK veil_err veil_verifier_new(veil_verifier **out);
 void veil_verifier_free(veil_verifier *v);
 
 typedef struct veil_verify_ctx {
-	int64_t at;                          /* Unix seconds */
-	const veil_collateral *collateral;   /* borrowed, may be NULL */
-	veil_verifier *verifier;             /* borrowed, may be NULL: no caching */
-	const char *product;                 /* SNP: expected product ("Milan"), or NULL */
+	int64_t at;                        /* Unix seconds */
+	const veil_collateral *collateral; /* borrowed, may be NULL */
+	veil_verifier *verifier;           /* borrowed, may be NULL: no caching */
+	const char *product;               /* SNP: expected product ("Milan"), or NULL */
 } veil_verify_ctx;
 
 typedef struct veil_evidence_format {

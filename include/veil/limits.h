@@ -20,7 +20,7 @@
 #define VEIL_COLLATERAL_MAX_DEPTH 2
 
 /* Certificates in one chain or bundle, and the longest chain we build. */
-#define VEIL_CERT_BUNDLE_MAX 16
+#define VEIL_CERT_BUNDLE_MAX      16
 #define VEIL_CERT_CHAIN_MAX_DEPTH 5
 /* Entries kept in a verifier's caches before the oldest are dropped. */
 #define VEIL_VERIFIER_CACHE_MAX 64
@@ -30,12 +30,12 @@
 #define VEIL_JSON_MAX_DEPTH 32
 
 /* Intel TDX collateral: levels in TCB Info, QE Identity, module identities. */
-#define VEIL_TDX_TCB_LEVELS_MAX 128
-#define VEIL_TDX_ADVISORIES_MAX 64
+#define VEIL_TDX_TCB_LEVELS_MAX        128
+#define VEIL_TDX_ADVISORIES_MAX        64
 #define VEIL_TDX_MODULE_IDENTITIES_MAX 16
 
 /* Verification checks recorded for one piece of evidence. */
-#define VEIL_CHECKS_MAX 48
+#define VEIL_CHECKS_MAX       48
 #define VEIL_CHECK_DETAIL_MAX 256
 
 /* The thread-local error detail. */

@@ -24,7 +24,7 @@ VEIL_MUST_CHECK veil_err veil_cert_parse_der(const uint8_t *buf, size_t len, X50
 /* Parses a PEM bundle (1..VEIL_CERT_BUNDLE_MAX certificates, other PEM block
  * types and text between blocks ignored) or a single DER certificate.
  * *out is a new stack the caller frees with sk_X509_pop_free(.., X509_free). */
-VEIL_MUST_CHECK veil_err veil_certs_parse(const uint8_t *buf, size_t len, STACK_OF(X509) **out);
+VEIL_MUST_CHECK veil_err veil_certs_parse(const uint8_t *buf, size_t len, STACK_OF(X509) * *out);
 /* Parses one CRL, PEM or DER. */
 VEIL_MUST_CHECK veil_err veil_crl_parse(const uint8_t *buf, size_t len, X509_CRL **out);
 
@@ -33,7 +33,8 @@ VEIL_MUST_CHECK veil_err veil_cert_sha256(X509 *cert, uint8_t out[32]);
 /* The subject common name, or "?" (for messages). */
 const char *veil_cert_cn(X509 *cert, char *buf, size_t cap);
 /* Validity window as Unix seconds. */
-VEIL_MUST_CHECK veil_err veil_cert_validity(const X509 *cert, int64_t *not_before, int64_t *not_after);
+VEIL_MUST_CHECK veil_err veil_cert_validity(const X509 *cert, int64_t *not_before,
+					    int64_t *not_after);
 VEIL_MUST_CHECK veil_err veil_crl_validity(const X509_CRL *crl, int64_t *this_update,
 					   int64_t *next_update);
 
@@ -41,11 +42,13 @@ VEIL_MUST_CHECK veil_err veil_crl_validity(const X509_CRL *crl, int64_t *this_up
  * Verifies leaf -> untrusted intermediates -> root at time `at`, where root
  * is the only trust anchor. crls (may be NULL) are checked for every
  * certificate they cover and must themselves be signed by the issuer and
- * current at `at`; when require_crls is true, a certificate without a CRL
- * from its issuer fails (X509_V_FLAG_CRL_CHECK_ALL semantics).
+ * current at `at`; a certificate whose issuer has no CRL among them is not
+ * checked for revocation, unless require_crls is true, in which case it
+ * fails (X509_V_FLAG_CRL_CHECK_ALL semantics).
  */
-VEIL_MUST_CHECK veil_err veil_chain_verify(X509 *leaf, STACK_OF(X509) *intermediates, X509 *root,
-					   STACK_OF(X509_CRL) *crls, bool require_crls, int64_t at);
+VEIL_MUST_CHECK veil_err veil_chain_verify(X509 *leaf, STACK_OF(X509) * intermediates, X509 *root,
+					   STACK_OF(X509_CRL) * crls, bool require_crls,
+					   int64_t at);
 
 /* Borrows the value (the OCTET STRING contents) of the extension with this
  * dotted OID. VEIL_E_NOT_FOUND when absent; VEIL_E_MALFORMED when repeated. */

@@ -18,15 +18,16 @@ veil_err veil_der_read_any(veil_reader *r, uint8_t *tag, veil_reader *content)
 
 	TRY(veil_reader_u8(r, &t));
 	if ((t & 0x1f) == 0x1f)
-		return veil_fail(VEIL_E_UNSUPPORTED, "DER at 0x%zx: multi-byte tags not supported", at);
+		return veil_fail(VEIL_E_UNSUPPORTED, "DER at 0x%zx: multi-byte tags not supported",
+				 at);
 	TRY(veil_reader_u8(r, &l0));
 	if (l0 < 0x80) {
 		len = l0;
 	} else {
 		size_t nbytes = l0 & 0x7f;
 		if (nbytes == 0 || nbytes > sizeof(size_t) || nbytes > 4)
-			return veil_fail(VEIL_E_MALFORMED, "DER at 0x%zx: bad length form 0x%02x", at,
-					 l0);
+			return veil_fail(VEIL_E_MALFORMED, "DER at 0x%zx: bad length form 0x%02x",
+					 at, l0);
 		for (size_t i = 0; i < nbytes; i++) {
 			uint8_t b;
 			TRY(veil_reader_u8(r, &b));

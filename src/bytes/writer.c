@@ -20,7 +20,8 @@ static veil_err writer_reserve(veil_writer *w, size_t n)
 	if (w->err != VEIL_OK)
 		return w->err;
 	if (n > w->max - w->len) {
-		w->err = veil_fail(VEIL_E_LIMIT, "output larger than its limit of %zu bytes", w->max);
+		w->err =
+		    veil_fail(VEIL_E_LIMIT, "output larger than its limit of %zu bytes", w->max);
 		return w->err;
 	}
 	/* +1 keeps room for the NUL that veil_writer_take adds. */
@@ -32,7 +33,8 @@ static veil_err writer_reserve(veil_writer *w, size_t n)
 		 * secrets, and realloc would free it unwiped. */
 		uint8_t *p = malloc(cap);
 		if (p == NULL) {
-			w->err = veil_fail(VEIL_E_NOMEM, "out of memory growing a buffer to %zu", cap);
+			w->err =
+			    veil_fail(VEIL_E_NOMEM, "out of memory growing a buffer to %zu", cap);
 			return w->err;
 		}
 		if (w->len > 0)

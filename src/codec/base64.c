@@ -79,8 +79,8 @@ static int b64_value(char c, bool url)
 	return -1;
 }
 
-static veil_err b64_decode(const char *in, size_t in_len, uint8_t *out, size_t cap,
-			   size_t *out_len, bool url)
+static veil_err b64_decode(const char *in, size_t in_len, uint8_t *out, size_t cap, size_t *out_len,
+			   bool url)
 {
 	const char *name = url ? "base64url" : "base64";
 	size_t data_len = in_len;

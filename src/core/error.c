@@ -12,21 +12,21 @@
 static _Thread_local char err_detail[VEIL_ERR_DETAIL_MAX];
 
 static const char *const err_names[VEIL_E_COUNT_] = {
-	[VEIL_OK] = "ok",
-	[VEIL_E_TRUNCATED] = "input truncated",
-	[VEIL_E_TRAILING] = "unexpected trailing bytes",
-	[VEIL_E_MALFORMED] = "malformed input",
-	[VEIL_E_UNSUPPORTED] = "unsupported format or version",
-	[VEIL_E_LIMIT] = "size or count limit exceeded",
-	[VEIL_E_NOMEM] = "out of memory",
-	[VEIL_E_IO] = "input/output error",
-	[VEIL_E_USAGE] = "invalid argument",
-	[VEIL_E_CRYPTO] = "cryptographic library error",
-	[VEIL_E_NOT_FOUND] = "not found",
-	[VEIL_E_VERIFY] = "verification failed",
-	[VEIL_E_EXPIRED] = "outside validity period",
-	[VEIL_E_REVOKED] = "revoked",
-	[VEIL_E_MISMATCH] = "values do not match",
+    [VEIL_OK] = "ok",
+    [VEIL_E_TRUNCATED] = "input truncated",
+    [VEIL_E_TRAILING] = "unexpected trailing bytes",
+    [VEIL_E_MALFORMED] = "malformed input",
+    [VEIL_E_UNSUPPORTED] = "unsupported format or version",
+    [VEIL_E_LIMIT] = "size or count limit exceeded",
+    [VEIL_E_NOMEM] = "out of memory",
+    [VEIL_E_IO] = "input/output error",
+    [VEIL_E_USAGE] = "invalid argument",
+    [VEIL_E_CRYPTO] = "cryptographic library error",
+    [VEIL_E_NOT_FOUND] = "not found",
+    [VEIL_E_VERIFY] = "verification failed",
+    [VEIL_E_EXPIRED] = "outside validity period",
+    [VEIL_E_REVOKED] = "revoked",
+    [VEIL_E_MISMATCH] = "values do not match",
 };
 
 const char *veil_err_str(veil_err err)

@@ -64,14 +64,14 @@ static veil_err ecdsa_verify(EVP_PKEY *pub, const EVP_MD *md, const uint8_t *msg
 	if (prehashed) {
 		EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new(pub, NULL);
 		rc = pctx != NULL && EVP_PKEY_verify_init(pctx) == 1
-			     ? EVP_PKEY_verify(pctx, der, (size_t)der_len, msg, msg_len)
-			     : -1;
+			 ? EVP_PKEY_verify(pctx, der, (size_t)der_len, msg, msg_len)
+			 : -1;
 		EVP_PKEY_CTX_free(pctx);
 	} else {
 		EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 		rc = ctx != NULL && EVP_DigestVerifyInit(ctx, NULL, md, NULL, pub) == 1
-			     ? EVP_DigestVerify(ctx, der, (size_t)der_len, msg, msg_len)
-			     : -1;
+			 ? EVP_DigestVerify(ctx, der, (size_t)der_len, msg, msg_len)
+			 : -1;
 		EVP_MD_CTX_free(ctx);
 	}
 	OPENSSL_free(der);

@@ -33,8 +33,8 @@ void veil_collateral_init(veil_collateral *c)
 
 veil_err veil_collateral_add(veil_collateral *c, const uint8_t *p, size_t n, const char *origin)
 {
-	ENSURE(c->count < VEIL_COLLATERAL_MAX_FILES, VEIL_E_LIMIT,
-	       "more than %d collateral files", VEIL_COLLATERAL_MAX_FILES);
+	ENSURE(c->count < VEIL_COLLATERAL_MAX_FILES, VEIL_E_LIMIT, "more than %d collateral files",
+	       VEIL_COLLATERAL_MAX_FILES);
 	ENSURE(n <= VEIL_COLLATERAL_FILE_MAX_BYTES, VEIL_E_LIMIT,
 	       "collateral %s is %zu bytes, over the %d-byte limit", origin, n,
 	       VEIL_COLLATERAL_FILE_MAX_BYTES);

@@ -12,8 +12,8 @@
 #include "veil/secret.h"
 
 static const veil_evidence_format *const format_table[] = {
-	&veil_snp_format,
-	&veil_tdx_format,
+    &veil_snp_format,
+    &veil_tdx_format,
 };
 
 #define FORMAT_COUNT (sizeof format_table / sizeof format_table[0])
@@ -86,17 +86,20 @@ veil_err veil_evidence_verify(const veil_evidence_format *fmt, const uint8_t *bu
 		size_t rd_len;
 		fmt->report_data(ev, &rd, &rd_len);
 		bool same = rd_len == expected_rd_len && veil_ct_equal(rd, expected_rd, rd_len);
-		veil_checks_add(checks, "report_data", same, "%s",
-				same ? "equals the expected value"
-				     : "differs from the expected value (wrong nonce or key binding)");
+		veil_checks_add(
+		    checks, "report_data", same, "%s",
+		    same ? "equals the expected value"
+			 : "differs from the expected value (wrong nonce or key binding)");
 		if (!same && err == VEIL_OK)
-			err = veil_fail(VEIL_E_MISMATCH, "REPORT_DATA differs from the expected value");
+			err = veil_fail(VEIL_E_MISMATCH,
+					"REPORT_DATA differs from the expected value");
 	}
 	/* Fail closed: whatever the module returned, an incomplete or failed
 	 * list of checks is not a pass. */
 	if (err == VEIL_OK && !veil_checks_passed(checks)) {
 		const veil_check *bad = veil_checks_first_failure(checks);
-		err = veil_fail(VEIL_E_VERIFY, "check %s failed", bad ? bad->name : "(list overflow)");
+		err = veil_fail(VEIL_E_VERIFY, "check %s failed",
+				bad ? bad->name : "(list overflow)");
 	}
 	if (ev_out != NULL)
 		*ev_out = ev;

@@ -96,14 +96,29 @@ static veil_err jcs_string(const char *s, size_t n, veil_writer *w)
 		unsigned char c = (unsigned char)s[i];
 		const char *esc = NULL;
 		switch (c) {
-		case '\b': esc = "\\b"; break;
-		case '\t': esc = "\\t"; break;
-		case '\n': esc = "\\n"; break;
-		case '\f': esc = "\\f"; break;
-		case '\r': esc = "\\r"; break;
-		case '"': esc = "\\\""; break;
-		case '\\': esc = "\\\\"; break;
-		default: break;
+		case '\b':
+			esc = "\\b";
+			break;
+		case '\t':
+			esc = "\\t";
+			break;
+		case '\n':
+			esc = "\\n";
+			break;
+		case '\f':
+			esc = "\\f";
+			break;
+		case '\r':
+			esc = "\\r";
+			break;
+		case '"':
+			esc = "\\\"";
+			break;
+		case '\\':
+			esc = "\\\\";
+			break;
+		default:
+			break;
 		}
 		if (esc != NULL)
 			TRY(veil_writer_puts(w, esc));

@@ -20,7 +20,8 @@ static veil_err json_check_depth(const json_t *v, int depth)
 	if (json_is_object(v)) {
 		const char *key;
 		json_t *child;
-		json_object_foreach((json_t *)v, key, child) TRY(json_check_depth(child, depth + 1));
+		json_object_foreach((json_t *)v, key, child)
+		    TRY(json_check_depth(child, depth + 1));
 	} else if (json_is_array(v)) {
 		size_t i;
 		json_t *child;
@@ -36,8 +37,9 @@ veil_err veil_json_parse(const uint8_t *buf, size_t len, json_t **out)
 	veil_err err;
 
 	if (len > VEIL_JSON_MAX_BYTES)
-		return veil_fail(VEIL_E_LIMIT, "JSON document of %zu bytes is over the %d-byte limit",
-				 len, VEIL_JSON_MAX_BYTES);
+		return veil_fail(VEIL_E_LIMIT,
+				 "JSON document of %zu bytes is over the %d-byte limit", len,
+				 VEIL_JSON_MAX_BYTES);
 	v = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (v == NULL)
 		return veil_fail(VEIL_E_MALFORMED, "JSON: %s at line %d column %d", jerr.text,
