@@ -72,6 +72,19 @@ typedef struct tdx_collateral tdx_collateral;
  * signature against root at time `at` and checks every validity window,
  * recording checks named "collateral.*". VEIL_E_NOT_FOUND if no TCB Info or
  * QE Identity is there (the caller decides whether that is fatal).
+ *
+ * Return contract in detail (tdx_collateral.c, docs/tdx-collateral.md):
+ *   VEIL_E_NOT_FOUND  no TDX TCB Info among the blobs at all, or TCB Info for
+ *                     fmspc but no TD_QE identity; no failed check recorded.
+ *   VEIL_E_MISMATCH   TDX TCB Info present, none for fmspc ("collateral of
+ *                     another platform"); collateral.tcb_info fails.
+ *   VEIL_E_MALFORMED / VEIL_E_UNSUPPORTED  a TCB Info / QE Identity blob
+ *                     that is not strict JSON or not TDX v3 / TD_QE v2.
+ *   VEIL_E_VERIFY / VEIL_E_EXPIRED / VEIL_E_REVOKED  a signature, chain, CRL
+ *                     or validity window failed; the check says which.
+ * On success the checks collateral.crl, collateral.signing_chain,
+ * collateral.tcb_info and collateral.qe_identity are recorded as passed.
+ * checks may be NULL.
  */
 VEIL_MUST_CHECK veil_err tdx_collateral_load(const veil_collateral *c, X509 *root,
 					     const uint8_t fmspc[6], int64_t at,
@@ -80,7 +93,7 @@ void tdx_collateral_free(tdx_collateral *col);
 /* Re-checks the validity windows of already loaded collateral at `at`. */
 VEIL_MUST_CHECK veil_err tdx_collateral_check_time(const tdx_collateral *col, int64_t at);
 /* The verified CRLs (root CA CRL, PCK CRL), borrowed; may be empty. */
-STACK_OF(X509_CRL) *tdx_collateral_crls(const tdx_collateral *col);
+STACK_OF(X509_CRL) * tdx_collateral_crls(const tdx_collateral *col);
 
 /*
  * Intel's TCB status algorithm (QVL TcbLevelCheck / TdxModuleCheck /
