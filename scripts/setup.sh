@@ -15,6 +15,7 @@ packages=(
 	libssl-dev
 	libjansson-dev
 	ca-certificates
+	jq
 )
 
 missing=()

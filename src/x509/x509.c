@@ -42,7 +42,7 @@ static bool looks_like_pem(const uint8_t *buf, size_t len)
 	return len >= sizeof marker - 1 && memmem(buf, len, marker, sizeof marker - 1) != NULL;
 }
 
-veil_err veil_certs_parse(const uint8_t *buf, size_t len, STACK_OF(X509) **out)
+veil_err veil_certs_parse(const uint8_t *buf, size_t len, STACK_OF(X509) * *out)
 {
 	STACK_OF(X509) *certs = NULL;
 	BIO *bio = NULL;
@@ -72,14 +72,15 @@ veil_err veil_certs_parse(const uint8_t *buf, size_t len, STACK_OF(X509) **out)
 			ERR_clear_error(); /* end of input */
 			break;
 		}
-		bool is_cert = strcmp(name, PEM_STRING_X509) == 0 ||
-			       strcmp(name, PEM_STRING_X509_OLD) == 0;
+		bool is_cert =
+		    strcmp(name, PEM_STRING_X509) == 0 || strcmp(name, PEM_STRING_X509_OLD) == 0;
 		X509 *cert = NULL;
 		err = VEIL_OK;
 		if (is_cert) {
 			if (sk_X509_num(certs) >= VEIL_CERT_BUNDLE_MAX)
-				err = veil_fail(VEIL_E_LIMIT, "more than %d certificates in one file",
-						VEIL_CERT_BUNDLE_MAX);
+				err =
+				    veil_fail(VEIL_E_LIMIT, "more than %d certificates in one file",
+					      VEIL_CERT_BUNDLE_MAX);
 			else
 				err = veil_cert_parse_der(data, (size_t)dlen, &cert);
 		}

@@ -1,0 +1,40 @@
+/*
+ * fuzz_json.c - strict JSON parsing, JCS and the raw member scanner.
+ *
+ * Beyond "no crash", checks one property: JCS is idempotent, so
+ * JCS(parse(JCS(x))) must equal JCS(x) byte for byte; and any span the raw
+ * scanner returns lies inside the input.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "veil/json.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	json_t *v = NULL, *again = NULL;
+	uint8_t *c1 = NULL, *c2 = NULL;
+	size_t n1, n2;
+	const uint8_t *span;
+	size_t span_len;
+
+	if (veil_json_raw_member(data, size, "tcbInfo", &span, &span_len) == VEIL_OK &&
+	    (span < data || span + span_len > data + size))
+		abort();
+	if (veil_json_parse(data, size, &v) != VEIL_OK)
+		return 0;
+	if (veil_jcs_encode(v, &c1, &n1) == VEIL_OK) {
+		if (veil_json_parse(c1, n1, &again) != VEIL_OK)
+			abort(); /* canonical output must parse */
+		if (veil_jcs_encode(again, &c2, &n2) != VEIL_OK || n1 != n2 ||
+		    memcmp(c1, c2, n1) != 0)
+			abort(); /* and be a fixed point */
+	}
+	free(c1);
+	free(c2);
+	json_decref(again);
+	json_decref(v);
+	return 0;
+}
