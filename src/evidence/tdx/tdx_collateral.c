@@ -1,16 +1,10 @@
 /*
- * tdx_collateral.c - finds and verifies Intel DCAP collateral for a TDX
- * quote among the collateral blobs (see tdx_collateral.h).
+ * tdx_collateral.c - verifies Intel DCAP collateral for a TDX quote and
+ * holds the result (see tdx_collateral.h).
  *
- * Blobs are matched by content, never by file name. Accepted kinds:
- *   - Intel PCS responses {"tcbInfo":{...},"signature":"<hex>"} and
- *     {"enclaveIdentity":{...},"signature":"<hex>"};
- *   - Phala's QuoteCollateralV3 JSON (tcb_info, qe_identity as the exact
- *     signed strings, their signatures, PEM issuer chains, hex DER CRLs);
- *   - PEM certificate bundles (TCB-Info-Issuer-Chain, PCK CRL issuer chain)
- *     and single DER certificates;
- *   - CRLs in DER or PEM.
- * Everything else is left alone (it may belong to another evidence format).
+ * The blobs are first sorted by content into candidate TCB Infos, QE
+ * identities, certificates and CRLs (tdx_collateral_scan.c); this file then
+ * decides which of them to trust.
  *
  * Trust: the only anchor is the pinned Intel SGX Root CA passed in. The TCB
  * signing certificate is taken from the collateral and must be an "Intel SGX
@@ -25,16 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "evidence/tdx/tdx_qeidentity.h"
+#include "evidence/tdx/tdx_collateral_scan.h"
 #include "veil/codec.h"
 #include "veil/crypto.h"
-#include "veil/json.h"
 #include "veil/timeutil.h"
 #include "veil/x509.h"
-
-/* Certificates and CRLs gathered from one collateral set. */
-#define TDX_CERT_POOL_MAX 128
-#define TDX_CRLS_MAX      32
 
 struct tdx_collateral {
 	tdx_tcbinfo *tcb;
@@ -42,306 +31,6 @@ struct tdx_collateral {
 	X509 *signer; /* the TCB signing certificate that verified both */
 	STACK_OF(X509_CRL) * crls;
 };
-
-/* A signed document found in a blob: the exact signed bytes and r||s. */
-typedef struct signed_doc {
-	const char *origin;
-	uint8_t *body;
-	size_t len;
-	uint8_t sig[64];
-	int64_t issue, next, eval;
-	tdx_tcbinfo *tcb; /* one of these two is set */
-	tdx_qeidentity *qe;
-} signed_doc;
-
-typedef struct found_crl {
-	X509_CRL *crl;
-	const char *origin;
-	bool root_issued;
-	bool current;
-} found_crl;
-
-typedef struct scan {
-	signed_doc tcb[VEIL_COLLATERAL_MAX_FILES];
-	size_t ntcb;
-	signed_doc qe[VEIL_COLLATERAL_MAX_FILES];
-	size_t nqe;
-	STACK_OF(X509) * pool;
-	found_crl crl[TDX_CRLS_MAX];
-	size_t ncrl;
-} scan;
-
-static void doc_clear(signed_doc *d)
-{
-	free(d->body);
-	tdx_tcbinfo_free(d->tcb);
-	tdx_qeidentity_free(d->qe);
-	memset(d, 0, sizeof *d);
-}
-
-static void scan_free(scan *s)
-{
-	if (s == NULL)
-		return;
-	for (size_t i = 0; i < s->ntcb; i++)
-		doc_clear(&s->tcb[i]);
-	for (size_t i = 0; i < s->nqe; i++)
-		doc_clear(&s->qe[i]);
-	for (size_t i = 0; i < s->ncrl; i++)
-		X509_CRL_free(s->crl[i].crl);
-	sk_X509_pop_free(s->pool, X509_free);
-	free(s);
-}
-
-static bool contains(const uint8_t *buf, size_t len, const char *needle)
-{
-	return memmem(buf, len, needle, strlen(needle)) != NULL;
-}
-
-/* The "id" and "version" of a signed body, to tell SGX documents (which a
- * shared PCS cache may hold and which are not ours) from TDX ones. */
-static void peek_id(const uint8_t *body, size_t len, char id[16], int64_t *version)
-{
-	json_t *doc = NULL;
-	json_t *v;
-
-	id[0] = '\0';
-	*version = -1;
-	if (veil_json_parse(body, len, &doc) != VEIL_OK)
-		return;
-	v = json_object_get(doc, "id");
-	if (json_is_string(v))
-		snprintf(id, 16, "%s", json_string_value(v));
-	v = json_object_get(doc, "version");
-	if (json_is_integer(v))
-		*version = (int64_t)json_integer_value(v);
-	json_decref(doc);
-}
-
-/* Adds one signed document (TCB Info when is_tcb, else QE identity).
- * SGX documents are skipped; anything else must parse as TDX v3 / TD_QE v2. */
-static veil_err add_doc(scan *s, bool is_tcb, const char *origin, const uint8_t *body, size_t len,
-			const char *sig_hex)
-{
-	signed_doc *d;
-	char id[16];
-	int64_t version;
-	size_t got = 0;
-	const char *what = is_tcb ? "tcbInfo" : "enclaveIdentity";
-
-	peek_id(body, len, id, &version);
-	if (is_tcb && (strcmp(id, "SGX") == 0 || (id[0] == '\0' && version >= 0 && version < 3)))
-		return VEIL_OK; /* SGX TCB Info: another TEE's */
-	if (!is_tcb && (strcmp(id, "QE") == 0 || strcmp(id, "QVE") == 0))
-		return VEIL_OK; /* SGX QE / QvE identity */
-	if (is_tcb) {
-		ENSURE(s->ntcb < VEIL_COLLATERAL_MAX_FILES, VEIL_E_LIMIT, "too many TCB Infos");
-		d = &s->tcb[s->ntcb++];
-	} else {
-		ENSURE(s->nqe < VEIL_COLLATERAL_MAX_FILES, VEIL_E_LIMIT, "too many QE identities");
-		d = &s->qe[s->nqe++];
-	}
-	d->origin = origin;
-	ENSURE(strlen(sig_hex) == 128, VEIL_E_MALFORMED,
-	       "%s: %s signature must be 128 hex digits (ECDSA P-256 r||s), has %zu", origin, what,
-	       strlen(sig_hex));
-	if (veil_hex_decode(sig_hex, 128, d->sig, sizeof d->sig, &got) != VEIL_OK)
-		return veil_fail_context(VEIL_E_MALFORMED, "%s: %s signature", origin, what);
-	d->body = malloc(len ? len : 1);
-	ENSURE(d->body != NULL, VEIL_E_NOMEM, "out of memory for %s", what);
-	memcpy(d->body, body, len);
-	d->len = len;
-	if (is_tcb) {
-		veil_err err = tdx_tcbinfo_parse(body, len, &d->tcb);
-		if (err != VEIL_OK)
-			return veil_fail_context(err, "%s", origin);
-		d->issue = d->tcb->issue_date;
-		d->next = d->tcb->next_update;
-		d->eval = d->tcb->eval_number;
-	} else {
-		veil_err err = tdx_qeidentity_parse(body, len, &d->qe);
-		if (err != VEIL_OK)
-			return veil_fail_context(err, "%s", origin);
-		d->issue = d->qe->issue_date;
-		d->next = d->qe->next_update;
-		d->eval = d->qe->eval_number;
-	}
-	return VEIL_OK;
-}
-
-static veil_err add_certs(scan *s, const char *origin, const uint8_t *buf, size_t len)
-{
-	STACK_OF(X509) *certs = NULL;
-	veil_err err = veil_certs_parse(buf, len, &certs);
-
-	if (err != VEIL_OK)
-		return veil_fail_context(err, "%s", origin);
-	while (sk_X509_num(certs) > 0) {
-		X509 *c = sk_X509_shift(certs);
-		if (sk_X509_num(s->pool) >= TDX_CERT_POOL_MAX || !sk_X509_push(s->pool, c)) {
-			X509_free(c);
-			sk_X509_pop_free(certs, X509_free);
-			return veil_fail(VEIL_E_LIMIT,
-					 "%s: more than %d certificates in the collateral", origin,
-					 TDX_CERT_POOL_MAX);
-		}
-	}
-	sk_X509_free(certs);
-	return VEIL_OK;
-}
-
-static veil_err add_crl(scan *s, const char *origin, const uint8_t *buf, size_t len)
-{
-	X509_CRL *crl = NULL;
-	veil_err err = veil_crl_parse(buf, len, &crl);
-
-	if (err != VEIL_OK)
-		return veil_fail_context(err, "%s", origin);
-	if (s->ncrl >= TDX_CRLS_MAX) {
-		X509_CRL_free(crl);
-		return veil_fail(VEIL_E_LIMIT, "%s: more than %d CRLs in the collateral", origin,
-				 TDX_CRLS_MAX);
-	}
-	s->crl[s->ncrl].crl = crl;
-	s->crl[s->ncrl].origin = origin;
-	s->ncrl++;
-	return VEIL_OK;
-}
-
-static veil_err add_hex_crl(scan *s, const char *origin, const json_t *obj, const char *key)
-{
-	const char *hex;
-	uint8_t *der;
-	size_t n = 0;
-
-	if (json_object_get(obj, key) == NULL)
-		return VEIL_OK;
-	TRY(veil_json_get_string(obj, key, &hex));
-	size_t len = strlen(hex);
-	der = malloc(len / 2 + 1);
-	ENSURE(der != NULL, VEIL_E_NOMEM, "out of memory for %s", key);
-	veil_err err = veil_hex_decode(hex, len, der, len / 2 + 1, &n);
-	if (err == VEIL_OK)
-		err = add_crl(s, origin, der, n);
-	free(der);
-	if (err != VEIL_OK)
-		return veil_fail_context(err, "\"%s\"", key);
-	return VEIL_OK;
-}
-
-static veil_err add_pem_chain(scan *s, const char *origin, const json_t *obj, const char *key)
-{
-	const char *pem;
-
-	if (json_object_get(obj, key) == NULL)
-		return VEIL_OK;
-	TRY(veil_json_get_string(obj, key, &pem));
-	veil_err err = add_certs(s, origin, (const uint8_t *)pem, strlen(pem));
-	if (err != VEIL_OK)
-		return veil_fail_context(err, "\"%s\"", key);
-	return VEIL_OK;
-}
-
-/* Phala dcap-qvl QuoteCollateralV3: the documents are JSON strings whose
- * content is exactly what Intel signed. */
-static veil_err scan_phala(scan *s, const char *origin, const json_t *obj)
-{
-	json_t *v;
-	const char *sig;
-
-	TRY(veil_json_get_string(obj, "tcb_info_signature", &sig));
-	v = json_object_get(obj, "tcb_info");
-	ENSURE(json_is_string(v), VEIL_E_MALFORMED, "%s: \"tcb_info\" must be a string", origin);
-	TRY(add_doc(s, true, origin, (const uint8_t *)json_string_value(v), json_string_length(v),
-		    sig));
-	if (json_object_get(obj, "qe_identity") != NULL) {
-		TRY(veil_json_get_string(obj, "qe_identity_signature", &sig));
-		v = json_object_get(obj, "qe_identity");
-		ENSURE(json_is_string(v), VEIL_E_MALFORMED, "%s: \"qe_identity\" must be a string",
-		       origin);
-		TRY(add_doc(s, false, origin, (const uint8_t *)json_string_value(v),
-			    json_string_length(v), sig));
-	}
-	TRY(add_pem_chain(s, origin, obj, "tcb_info_issuer_chain"));
-	TRY(add_pem_chain(s, origin, obj, "qe_identity_issuer_chain"));
-	TRY(add_pem_chain(s, origin, obj, "pck_crl_issuer_chain"));
-	TRY(add_hex_crl(s, origin, obj, "root_ca_crl"));
-	TRY(add_hex_crl(s, origin, obj, "pck_crl"));
-	return VEIL_OK;
-}
-
-/* A PCS response: {"tcbInfo":{...},"signature":"..."}; the signature covers
- * the bytes of the tcbInfo value exactly as served (veil_json_raw_member). */
-static veil_err scan_pcs(scan *s, const char *origin, const veil_blob *b, const json_t *obj,
-			 const char *key)
-{
-	const uint8_t *raw;
-	size_t raw_len;
-	const char *sig;
-
-	TRY(veil_json_get_string(obj, "signature", &sig));
-	veil_err err = veil_json_raw_member(b->data, b->len, key, &raw, &raw_len);
-	if (err != VEIL_OK)
-		return veil_fail_context(err, "%s", origin);
-	return add_doc(s, strcmp(key, "tcbInfo") == 0, origin, raw, raw_len, sig);
-}
-
-static veil_err scan_json(scan *s, const veil_blob *b)
-{
-	json_t *obj = NULL;
-	veil_err err;
-	const char *origin = b->origin ? b->origin : "collateral";
-
-	err = veil_json_parse(b->data, b->len, &obj);
-	if (err != VEIL_OK) {
-		/* Ours but unreadable (e.g. a duplicate key): refuse; other JSON
-		 * may belong to another format and is left alone. */
-		if (contains(b->data, b->len, "\"tcbInfo\"") ||
-		    contains(b->data, b->len, "\"enclaveIdentity\"") ||
-		    contains(b->data, b->len, "\"tcb_info\""))
-			return veil_fail_context(err, "%s", origin);
-		return VEIL_OK;
-	}
-	if (!json_is_object(obj))
-		err = VEIL_OK;
-	else if (json_object_get(obj, "tcbInfo") != NULL)
-		err = scan_pcs(s, origin, b, obj, "tcbInfo");
-	else if (json_object_get(obj, "enclaveIdentity") != NULL)
-		err = scan_pcs(s, origin, b, obj, "enclaveIdentity");
-	else if (json_object_get(obj, "tcb_info") != NULL)
-		err = scan_phala(s, origin, obj);
-	json_decref(obj);
-	return err;
-}
-
-static veil_err scan_blob(scan *s, const veil_blob *b)
-{
-	size_t i = 0;
-	const char *origin = b->origin ? b->origin : "collateral";
-
-	while (i < b->len && (b->data[i] == ' ' || b->data[i] == '\t' || b->data[i] == '\r' ||
-			      b->data[i] == '\n'))
-		i++;
-	if (i < b->len && b->data[i] == '{')
-		return scan_json(s, b);
-	if (contains(b->data, b->len, "-----BEGIN X509 CRL-----"))
-		return add_crl(s, origin, b->data, b->len);
-	if (contains(b->data, b->len, "-----BEGIN CERTIFICATE-----"))
-		return add_certs(s, origin, b->data, b->len);
-	/* Binary: a DER CRL or certificate, or something not ours. */
-	X509_CRL *crl = NULL;
-	if (veil_crl_parse(b->data, b->len, &crl) == VEIL_OK) {
-		X509_CRL_free(crl);
-		return add_crl(s, origin, b->data, b->len);
-	}
-	STACK_OF(X509) *certs = NULL;
-	if (veil_certs_parse(b->data, b->len, &certs) == VEIL_OK) {
-		sk_X509_pop_free(certs, X509_free);
-		return add_certs(s, origin, b->data, b->len);
-	}
-	veil_err_clear();
-	return VEIL_OK;
-}
 
 static void check_add(veil_checks *checks, const char *name, bool ok, const char *detail)
 {
@@ -377,8 +66,8 @@ static bool is_intel_issuer(X509_NAME *issuer, X509 *root)
  * root CA CRL; for the PCK CRL a Platform/Processor CA from the collateral
  * that itself chains to the root at `at`) and whether it is current at `at`.
  */
-static veil_err verify_crl(scan *s, found_crl *f, X509 *root, STACK_OF(X509_CRL) * root_crls,
-			   int64_t at)
+static veil_err verify_crl(tdx_scan *s, tdx_found_crl *f, X509 *root,
+			   STACK_OF(X509_CRL) * root_crls, int64_t at)
 {
 	X509_NAME *issuer = X509_CRL_get_issuer(f->crl);
 	int64_t this_update, next_update;
@@ -419,7 +108,7 @@ static veil_err verify_crl(scan *s, found_crl *f, X509 *root, STACK_OF(X509_CRL)
 	return VEIL_OK;
 }
 
-static veil_err stale_crl_error(const found_crl *f, int64_t at)
+static veil_err stale_crl_error(const tdx_found_crl *f, int64_t at)
 {
 	int64_t this_update = 0, next_update = 0;
 	char t[21];
@@ -439,7 +128,7 @@ static veil_err stale_crl_error(const found_crl *f, int64_t at)
 /* All Intel CRLs: root-issued first, since the PCK CRL's issuer chain is
  * itself checked against the root CA CRL. A CRL that is not current is
  * acceptable only when a current CRL of the same issuer is also present. */
-static veil_err verify_crls(scan *s, X509 *root, int64_t at, STACK_OF(X509_CRL) * out)
+static veil_err verify_crls(tdx_scan *s, X509 *root, int64_t at, STACK_OF(X509_CRL) * out)
 {
 	STACK_OF(X509_CRL) *root_crls = sk_X509_CRL_new_null();
 	veil_err err = VEIL_OK;
@@ -447,7 +136,7 @@ static veil_err verify_crls(scan *s, X509 *root, int64_t at, STACK_OF(X509_CRL) 
 	ENSURE(root_crls != NULL, VEIL_E_NOMEM, "out of memory for CRLs");
 	for (int pass = 0; pass < 2 && err == VEIL_OK; pass++) {
 		for (size_t i = 0; i < s->ncrl && err == VEIL_OK; i++) {
-			found_crl *f = &s->crl[i];
+			tdx_found_crl *f = &s->crl[i];
 			bool root_named = X509_NAME_cmp(X509_CRL_get_issuer(f->crl),
 							X509_get_subject_name(root)) == 0;
 			if (!is_intel_issuer(X509_CRL_get_issuer(f->crl), root) ||
@@ -460,7 +149,7 @@ static veil_err verify_crls(scan *s, X509 *root, int64_t at, STACK_OF(X509_CRL) 
 		}
 	}
 	for (size_t i = 0; i < s->ncrl && err == VEIL_OK; i++) {
-		found_crl *f = &s->crl[i];
+		tdx_found_crl *f = &s->crl[i];
 		bool covered = f->current;
 		if (!is_intel_issuer(X509_CRL_get_issuer(f->crl), root))
 			continue;
@@ -489,8 +178,8 @@ static veil_err verify_crls(scan *s, X509 *root, int64_t at, STACK_OF(X509_CRL) 
  * CRL. Of several (the 2018-2025 and renewed 2025-2032 copies share key and
  * serial) the first that passes is used; otherwise the most telling error.
  */
-static veil_err find_signer(scan *s, const signed_doc *d, X509 *root, STACK_OF(X509_CRL) * crls,
-			    int64_t at, X509 **out)
+static veil_err find_signer(tdx_scan *s, const tdx_signed_doc *d, X509 *root,
+			    STACK_OF(X509_CRL) * crls, int64_t at, X509 **out)
 {
 	STACK_OF(X509) *none = sk_X509_new_null();
 	veil_err chain_err = VEIL_OK;
@@ -561,7 +250,7 @@ static veil_err doc_window(const char *what, int64_t issue, int64_t next, int64_
 
 /* Prefer documents current at `at`, then the newest TCB evaluation data
  * number, then the latest issueDate. */
-static bool doc_better(const signed_doc *a, const signed_doc *b, int64_t at)
+static bool doc_better(const tdx_signed_doc *a, const tdx_signed_doc *b, int64_t at)
 {
 	bool a_now = a->issue <= at && at <= a->next, b_now = b->issue <= at && at <= b->next;
 	if (a_now != b_now)
@@ -573,7 +262,7 @@ static bool doc_better(const signed_doc *a, const signed_doc *b, int64_t at)
 
 /* Verifies the best of the candidate documents that passes; *index gets
  * which. On failure, the error of the best-ranked candidate. */
-static veil_err pick_doc(scan *s, signed_doc *docs, size_t n, const char *what, X509 *root,
+static veil_err pick_doc(tdx_scan *s, tdx_signed_doc *docs, size_t n, const char *what, X509 *root,
 			 STACK_OF(X509_CRL) * crls, int64_t at, size_t *index, X509 **signer)
 {
 	bool tried[VEIL_COLLATERAL_MAX_FILES] = {false};
@@ -610,7 +299,7 @@ static veil_err pick_doc(scan *s, signed_doc *docs, size_t n, const char *what, 
 }
 
 static veil_err load(const veil_collateral *c, X509 *root, const uint8_t fmspc[6], int64_t at,
-		     veil_checks *checks, scan *s, tdx_collateral *col)
+		     veil_checks *checks, tdx_scan *s, tdx_collateral *col)
 {
 	size_t match = 0, idx = 0;
 	char hex[13], seen[8 * 15] = "", msg[VEIL_CHECK_DETAIL_MAX], t1[21], t2[21];
@@ -618,7 +307,7 @@ static veil_err load(const veil_collateral *c, X509 *root, const uint8_t fmspc[6
 	veil_err err;
 
 	for (size_t i = 0; i < c->count; i++) {
-		err = scan_blob(s, &c->blob[i]);
+		err = tdx_scan_blob(s, &c->blob[i]);
 		if (err != VEIL_OK)
 			return check_err(checks, "collateral.tcb_info", err, "");
 	}
@@ -637,7 +326,7 @@ static veil_err load(const veil_collateral *c, X509 *root, const uint8_t fmspc[6
 		size_t used = strlen(seen);
 		if (strstr(seen, hex) == NULL && used + 15 < sizeof seen)
 			snprintf(seen + used, sizeof seen - used, "%s%s", used ? ", " : "", hex);
-		doc_clear(&s->tcb[i]); /* another platform's */
+		tdx_signed_doc_clear(&s->tcb[i]); /* another platform's */
 	}
 	veil_hex_encode(fmspc, 6, hex);
 	if (match == 0) {
@@ -706,7 +395,7 @@ static veil_err load(const veil_collateral *c, X509 *root, const uint8_t fmspc[6
 veil_err tdx_collateral_load(const veil_collateral *c, X509 *root, const uint8_t fmspc[6],
 			     int64_t at, veil_checks *checks, tdx_collateral **out)
 {
-	scan *s = NULL;
+	tdx_scan *s = NULL;
 	tdx_collateral *col = NULL;
 	veil_err err;
 
@@ -724,7 +413,7 @@ veil_err tdx_collateral_load(const veil_collateral *c, X509 *root, const uint8_t
 	col = NULL;
 out:
 	tdx_collateral_free(col);
-	scan_free(s);
+	tdx_scan_free(s);
 	return err;
 }
 
@@ -755,7 +444,7 @@ veil_err tdx_collateral_check_time(const tdx_collateral *col, int64_t at)
 				 at < nb ? "is not valid before" : "expired at", t);
 	}
 	for (int i = 0; i < sk_X509_CRL_num(col->crls); i++) {
-		found_crl f = {.crl = sk_X509_CRL_value(col->crls, i), .origin = "cached CRL"};
+		tdx_found_crl f = {.crl = sk_X509_CRL_value(col->crls, i), .origin = "cached CRL"};
 		int64_t tu, nu;
 		TRY(veil_crl_validity(f.crl, &tu, &nu));
 		if (at < tu || at > nu)
