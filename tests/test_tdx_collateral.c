@@ -278,14 +278,26 @@ TEST(load_contract)
 	veil_collateral_clear(&coll);
 	veil_collateral_init(&coll);
 	veil_checks_init(&checks);
-	EXPECT_ERR(load_at(fmspc_go, GO_TIME, &checks, &col), VEIL_E_NOT_FOUND);
-	EXPECT(checks.count == 0); /* not a failed check: the caller decides */
-	/* Unrelated blobs are left alone. */
+	/* No collateral: usable, without TCB status, and nothing failed. */
+	EXPECT_OK(load_at(fmspc_go, GO_TIME, &checks, &col));
+	EXPECT(col != NULL && !tdx_collateral_has_tcb(col));
+	EXPECT(veil_checks_first_failure(&checks) == NULL);
+	tdx_collateral_free(col);
+	col = NULL;
+	/* Unrelated blobs are left alone ... */
 	coll_add_edited(GO "cos-113-nonce.dat", NULL, NULL);
 	coll_add_edited(TR "parse_tdx_claims_expected.json", NULL, NULL);
+	EXPECT_OK(load_at(fmspc_go, GO_TIME, NULL, &col));
+	EXPECT(col != NULL && !tdx_collateral_has_tcb(col));
+	tdx_collateral_free(col);
+	col = NULL;
+	/* ... but partial collateral is an error, recorded as a failed check:
+	 * a QE identity without TCB Info. */
 	coll_add_edited(GO "sample_qeIdentity_response", NULL, NULL);
-	EXPECT_ERR(try_load(fmspc_go, GO_TIME), VEIL_E_NOT_FOUND);
+	veil_checks_init(&checks);
+	EXPECT_ERR(load_at(fmspc_go, GO_TIME, &checks, &col), VEIL_E_NOT_FOUND);
 	EXPECT(detail_has("no TDX TCB Info"));
+	EXPECT(!veil_checks_passed(&checks) && veil_checks_first_failure(&checks) != NULL);
 
 	/* TCB Info of another platform. */
 	coll_add_edited(TR "tcbInfo.json", NULL, NULL);
@@ -606,11 +618,15 @@ TEST(load_rejects_wrong_id_or_version)
 	coll_add_edited(GO "sample_tcbInfo_response", NULL, NULL);
 	coll_add_edited(GO "sample_qeIdentity_response", "\"version\":2", "\"version\":1");
 	EXPECT_ERR(try_load(fmspc_go, GO_TIME), VEIL_E_UNSUPPORTED);
-	/* An SGX TCB Info (id "SGX") is another TEE's: skipped, not TDX. */
+	/* An SGX TCB Info (id "SGX") is another TEE's: skipped, not TDX, so
+	 * the set holds no TDX TCB status at all. */
 	veil_collateral_clear(&coll);
 	veil_collateral_init(&coll);
 	coll_add_edited(GO "sample_tcbInfo_response", "\"id\":\"TDX\"", "\"id\":\"SGX\"");
-	EXPECT_ERR(try_load(fmspc_go, GO_TIME), VEIL_E_NOT_FOUND);
+	tdx_collateral *col = NULL;
+	EXPECT_OK(load_at(fmspc_go, GO_TIME, NULL, &col));
+	EXPECT(col != NULL && !tdx_collateral_has_tcb(col));
+	tdx_collateral_free(col);
 }
 
 /* ---- CRLs ---- */

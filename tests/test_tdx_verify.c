@@ -488,6 +488,125 @@ TEST(collateral_claims_and_revocation)
 	free(buf);
 }
 
+/* --- fail-closed collateral handling -------------------------------------- */
+
+#define GOD "tdx/go-tdx-guest/"
+#define PHD "tdx/phala-dcap-qvl/derived/"
+
+TEST(partial_collateral_fails)
+{
+	/* TCB Info without the TD_QE identity: not "no collateral". */
+	static const char *const tcb_only[] = {GOD "sample_tcbInfo_response",
+					       GOD "tcbinfo_issuer_chain.DERIVED.pem", NULL};
+	expect_with_collateral(SPR_E4, tcb_only, SPR_TIME, VEIL_E_VERIFY, NULL);
+	/* A TD_QE identity without TCB Info. */
+	static const char *const qe_only[] = {GOD "sample_qeIdentity_response",
+					      GOD "tcbinfo_issuer_chain.DERIVED.pem", NULL};
+	expect_with_collateral(SPR_E4, qe_only, SPR_TIME, VEIL_E_VERIFY, NULL);
+}
+
+TEST(poisoned_collateral_file_fails)
+{
+	/* A PCS response whose key is spelled with an escape: jansson reads
+	 * "tcbInfo", a raw scan would not. Added to a good set, it must make
+	 * the verification fail, not be skipped. */
+	static const char poison[] = "{\"tcb\\u0049nfo\":{},\"signature\":\"00\"}";
+	static const char *const good[] = {"tdx/phala-dcap-qvl/tdx_quote_collateral.json", NULL};
+	veil_collateral *c = collateral_of(good);
+	veil_checks checks;
+	size_t len;
+	uint8_t *buf = td_read(PHALA, &len);
+
+	EXPECT_OK(verify_full(buf, len, "2025-07-19T10:00:34Z", c, NULL, &checks, NULL));
+	EXPECT_OK(veil_collateral_add(c, (const uint8_t *)poison, strlen(poison), "poison.json"));
+	EXPECT_ERR(verify_full(buf, len, "2025-07-19T10:00:34Z", c, NULL, &checks, NULL),
+		   VEIL_E_VERIFY);
+	EXPECT(veil_checks_first_failure(&checks) != NULL);
+	collateral_free(c);
+	free(buf);
+}
+
+TEST(crls_apply_without_tcb_info)
+{
+	static const char *const crls[] = {GOD "pckcrl", GOD "rootcrl.der",
+					   GOD "pckcrl_issuer_chain.DERIVED.pem", NULL};
+	veil_collateral *c = collateral_of(crls);
+	veil_checks checks;
+	tdx_quote *q = NULL;
+	size_t len;
+	uint8_t *buf = td_read(SPR_E4, &len);
+
+	EXPECT_OK(verify_full(buf, len, SPR_TIME, c, NULL, &checks, &q));
+	REQUIRE(q != NULL);
+	json_t *cl = claims_of(q);
+	EXPECT(strcmp(claim_str(cl, "revocation"), "checked") == 0);
+	EXPECT(strcmp(claim_str(cl, "tcb_status"), "Unknown") == 0);
+	json_decref(cl);
+	tdx_quote_free(q);
+	/* The PCK CRL's nextUpdate is 2023-07-08: after it, the supplied CRL
+	 * cannot be used, and that is a failure, not "unchecked". */
+	EXPECT_ERR(verify_full(buf, len, "2023-07-09T00:00:00Z", c, NULL, &checks, NULL),
+		   VEIL_E_VERIFY);
+	collateral_free(c);
+	free(buf);
+}
+
+TEST(quoting_enclave_identity_checked_without_collateral)
+{
+	veil_checks checks;
+	size_t len;
+	uint8_t *buf = td_read(SPR_E4, &len);
+
+	EXPECT_OK(verify_at(buf, len, SPR_TIME, &checks));
+	const veil_check *k = veil_checks_find(&checks, "qe_report.identity");
+	EXPECT(k != NULL && k->ok);
+	free(buf);
+	/* The synthetic QVL sample's QE has another MRSIGNER (e4bd9fc2...). */
+	buf = td_read(DCAP_SYN, &len);
+	EXPECT_ERR(verify_at(buf, len, "2025-01-01T00:00:00Z", &checks), VEIL_E_VERIFY);
+	EXPECT(check_failed(&checks, "qe_report.identity"));
+	free(buf);
+}
+
+TEST(cache_reused_only_inside_the_collateral_window)
+{
+	/* Two generations of CRLs: the 2023 ones, and 2025 ones not yet
+	 * valid in 2023. A verifier warmed in 2023 must not serve its 2023
+	 * decision in 2025, when the newer CRLs apply. */
+	static const char *const crls[] = {GOD "pckcrl",
+					   GOD "rootcrl.der",
+					   GOD "pckcrl_issuer_chain.DERIVED.pem",
+					   PHD "tdx_quote.pck_crl_platform.DERIVED.der",
+					   PHD "tdx_quote.root_ca_crl.DERIVED.der",
+					   NULL};
+	veil_collateral *c = collateral_of(crls);
+	veil_verifier *v = NULL;
+	veil_checks checks;
+	size_t len;
+	uint8_t *buf = td_read(SPR_E4, &len);
+
+	REQUIRE(veil_verifier_new(&v) == VEIL_OK);
+	EXPECT_OK(verify_full(buf, len, SPR_TIME, c, v, &checks, NULL));
+	EXPECT(!check_detail_has(&checks, "collateral", "cached"));
+	EXPECT_OK(verify_full(buf, len, "2023-07-02T00:00:00Z", c, v, &checks, NULL));
+	EXPECT(check_detail_has(&checks, "collateral", "cached"));
+	EXPECT(check_detail_has(&checks, "pck.chain", "cached"));
+	/* 2025: outside the window (the 2023 PCK CRL expired, the 2025 ones
+	 * began): loaded afresh, chain re-verified with the new CRLs. */
+	EXPECT_OK(verify_full(buf, len, "2025-07-19T10:00:00Z", c, v, &checks, NULL));
+	EXPECT(!check_detail_has(&checks, "collateral", "cached"));
+	EXPECT(!check_detail_has(&checks, "pck.chain", "cached"));
+	/* Between the generations (2024-06), no current PCK CRL: the cold
+	 * verdict is a failure, and so must the warm one be. */
+	EXPECT_ERR(verify_full(buf, len, "2024-06-01T00:00:00Z", c, NULL, &checks, NULL),
+		   VEIL_E_VERIFY);
+	EXPECT_ERR(verify_full(buf, len, "2024-06-01T00:00:00Z", c, v, &checks, NULL),
+		   VEIL_E_VERIFY);
+	veil_verifier_free(v);
+	collateral_free(c);
+	free(buf);
+}
+
 int main(void)
 {
 	RUN(real_quotes_verify_without_collateral);
@@ -500,5 +619,10 @@ int main(void)
 	RUN(cache_evicts_beyond_its_cap);
 	RUN(collateral_outcomes_of_sources_md);
 	RUN(collateral_claims_and_revocation);
+	RUN(partial_collateral_fails);
+	RUN(poisoned_collateral_file_fails);
+	RUN(crls_apply_without_tcb_info);
+	RUN(quoting_enclave_identity_checked_without_collateral);
+	RUN(cache_reused_only_inside_the_collateral_window);
 	return harness_finish("test_tdx_verify");
 }

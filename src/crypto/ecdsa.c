@@ -2,9 +2,10 @@
  * ecdsa.c - ECDSA verification from the raw (r, s) forms hardware uses.
  *
  * OpenSSL verifies DER-encoded ECDSA-Sig-Value (RFC 3279 section 2.2.3), so
- * r and s are turned into BIGNUMs and re-encoded with i2d_ECDSA_SIG. Values
- * of r or s that are zero or not below the group order are rejected before
- * any curve arithmetic (SEC 1 v2, section 4.1.4 step 1).
+ * r and s are turned into BIGNUMs and re-encoded with i2d_ECDSA_SIG. A zero
+ * r or s is refused here; OpenSSL's verification refuses values not below the
+ * group order (SEC 1 v2, section 4.1.4 step 1), and both end as "does not
+ * verify".
  */
 #include <openssl/bn.h>
 #include <openssl/core_names.h>

@@ -162,9 +162,11 @@ veil_err veil_json_raw_member(const uint8_t *buf, size_t len, const char *key,
 			skip_ws(&s);
 			size_t kstart = s.pos;
 			TRY(scan_string(&s));
-			/* Keys are compared as raw bytes, so an escaped spelling of the
-			 * key does not match; such a document fails the later strict
-			 * parse's duplicate check or the caller's lookup. */
+			/* Keys are compared as raw bytes. An escaped key ("tcb\u0049nfo")
+			 * would name the same member to jansson but not to this scan, so
+			 * the two readings of one document could differ: refuse it. */
+			if (memchr(buf + kstart, '\\', s.pos - kstart) != NULL)
+				return scan_fail(&s, "escaped characters in a top-level key");
 			bool match = s.pos - kstart == keylen + 2 &&
 				     memcmp(buf + kstart + 1, key, keylen) == 0;
 			skip_ws(&s);

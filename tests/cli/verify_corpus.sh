@@ -176,6 +176,20 @@ expect tdx.phala.outdated.not_supported 1 '(.verified | not)' -- \
 	--at 2026-03-20T10:41:14Z --certs "$PH/tdx_quote_outdated_collateral.json" "$PH/tdx_quote_outdated"
 expect tdx.azure 0 '.verified' -- \
 	--at 2025-01-01T00:00:00Z "$TT/az-tdx-vtpm-td-quote.bin"
+# Partial collateral is refused, never taken for "no collateral".
+expect tdx.spr_e4.tcb_info_without_qe_identity 1 '(.verified | not)' -- \
+	--at 2023-07-01T01:00:00Z --certs "$GT/sample_tcbInfo_response" \
+	--certs "$GT/tcbinfo_issuer_chain.DERIVED.pem" "$GT/tdx_prod_quote_SPR_E4.dat"
+printf '{"tcb\\u0049nfo":{},"signature":"00"}' >"$TMP/poison.json"
+expect tdx.phala.poisoned_collateral 1 '(.verified | not)' -- \
+	--at 2025-07-19T10:00:34Z --certs "$PH/tdx_quote_collateral.json" --certs "$TMP/poison.json" "$PH/tdx_quote"
+# CRLs alone still apply to the PCK chain.
+expect tdx.spr_e4.crls_only 0 '.verified and .claims.revocation == "checked" and .claims.tcb_status == "Unknown"' -- \
+	--at 2023-07-01T01:00:00Z --certs "$GT/pckcrl" --certs "$GT/rootcrl.der" \
+	--certs "$GT/pckcrl_issuer_chain.DERIVED.pem" "$GT/tdx_prod_quote_SPR_E4.dat"
+expect tdx.spr_e4.crl_expired 1 '(.verified | not)' -- \
+	--at 2023-07-09T00:00:00Z --certs "$GT/pckcrl" --certs "$GT/rootcrl.der" \
+	--certs "$GT/pckcrl_issuer_chain.DERIVED.pem" "$GT/tdx_prod_quote_SPR_E4.dat"
 expect tdx.dcap_sample.synthetic_root 1 '(.verified | not)' -- \
 	--at 2025-01-01T00:00:00Z --tee tdx "$TDX/dcap-qvl-sample/quote.dat"
 

@@ -26,11 +26,63 @@
 #include "veil/x509.h"
 
 struct tdx_collateral {
-	tdx_tcbinfo *tcb;
-	tdx_qeidentity *qe;
-	X509 *signer; /* the TCB signing certificate that verified both */
+	tdx_tcbinfo *tcb;   /* NULL only when the set had no TCB Info and no */
+	tdx_qeidentity *qe; /* TD_QE identity at all */
+	X509 *signer;       /* the TCB signing certificate that verified both */
 	STACK_OF(X509_CRL) * crls;
+	/* [from, until): around the load time, no certificate, CRL or document
+	 * of the set starts or ends, so a load at any time in it would give
+	 * exactly this result. */
+	int64_t from, until;
 };
+
+/*
+ * Narrows col's window with one validity boundary t. A start time t changes
+ * the outcome between t-1 and t; an inclusive end time between t and t+1;
+ * taking both t and t+1 as boundaries covers either reading.
+ */
+static void window_boundary(tdx_collateral *col, int64_t at, int64_t t)
+{
+	for (int k = 0; k < 2; k++) {
+		if (k == 1 && t == INT64_MAX)
+			break;
+		int64_t b = t + k;
+		if (b <= at) {
+			if (b > col->from)
+				col->from = b;
+		} else if (b < col->until) {
+			col->until = b;
+		}
+	}
+}
+
+/* The window of a whole scanned set: every certificate, CRL and document,
+ * trusted or not, since which of them is usable depends on the time. */
+static void window_of_scan(tdx_collateral *col, const tdx_scan *s, int64_t at)
+{
+	int64_t a, b;
+
+	col->from = INT64_MIN;
+	col->until = INT64_MAX;
+	for (int i = 0; i < sk_X509_num(s->pool); i++)
+		if (veil_cert_validity(sk_X509_value(s->pool, i), &a, &b) == VEIL_OK) {
+			window_boundary(col, at, a);
+			window_boundary(col, at, b);
+		}
+	for (size_t i = 0; i < s->ncrl; i++)
+		if (veil_crl_validity(s->crl[i].crl, &a, &b) == VEIL_OK) {
+			window_boundary(col, at, a);
+			window_boundary(col, at, b);
+		}
+	for (size_t i = 0; i < s->ntcb; i++) {
+		window_boundary(col, at, s->tcb[i].issue);
+		window_boundary(col, at, s->tcb[i].next);
+	}
+	for (size_t i = 0; i < s->nqe; i++) {
+		window_boundary(col, at, s->qe[i].issue);
+		window_boundary(col, at, s->qe[i].next);
+	}
+}
 
 static void check_add(veil_checks *checks, const char *name, bool ok, const char *detail)
 {
@@ -309,14 +361,36 @@ static veil_err load(const veil_collateral *c, X509 *root, const uint8_t fmspc[6
 	for (size_t i = 0; i < c->count; i++) {
 		err = tdx_scan_blob(s, &c->blob[i]);
 		if (err != VEIL_OK)
-			return check_err(checks, "collateral.tcb_info", err, "");
+			return check_err(checks, "collateral.scan", err, "");
 	}
-	/* Contract: no TDX TCB Info at all is VEIL_E_NOT_FOUND and records no
-	 * failed check, so a caller may verify without TCB status. */
-	ENSURE(s->ntcb > 0, VEIL_E_NOT_FOUND,
-	       "no TDX TCB Info among the %zu collateral files; add tcbInfo for the quote's FMSPC "
-	       "from Intel PCS",
-	       c->count);
+	window_of_scan(col, s, at);
+
+	/* CRLs apply to the PCK chain whether or not TCB Info is supplied:
+	 * supplied CRLs are never skipped. */
+	col->crls = sk_X509_CRL_new_null();
+	ENSURE(col->crls != NULL, VEIL_E_NOMEM, "out of memory for CRLs");
+	err = verify_crls(s, root, at, col->crls);
+	if (sk_X509_CRL_num(col->crls) == 0)
+		snprintf(msg, sizeof msg, "no Intel CRLs in the collateral");
+	else
+		snprintf(msg, sizeof msg,
+			 "%d Intel CRL(s) verified and current at the verification "
+			 "time",
+			 sk_X509_CRL_num(col->crls));
+	if (err != VEIL_OK || s->ncrl > 0)
+		TRY(check_err(checks, "collateral.crl", err, msg));
+
+	/* The one case without TCB status: the set has neither TDX TCB Info
+	 * nor a TD_QE identity. Anything partial is an error. */
+	if (s->ntcb == 0 && s->nqe == 0)
+		return VEIL_OK;
+	if (s->ntcb == 0) {
+		err = veil_fail(VEIL_E_NOT_FOUND,
+				"a TD_QE identity is among the %zu collateral files but no TDX TCB "
+				"Info; add tcbInfo for the quote's FMSPC from Intel PCS",
+				c->count);
+		return check_err(checks, "collateral.tcb_info", err, "");
+	}
 	for (size_t i = 0; i < s->ntcb; i++) {
 		if (memcmp(s->tcb[i].tcb->fmspc, fmspc, 6) == 0) {
 			match++;
@@ -337,22 +411,14 @@ static veil_err load(const veil_collateral *c, X509 *root, const uint8_t fmspc[6
 		    seen, hex, hex);
 		return check_err(checks, "collateral.tcb_info", err, "");
 	}
-	ENSURE(s->nqe > 0, VEIL_E_NOT_FOUND,
-	       "TCB Info for FMSPC %s is present but no TD_QE identity (enclaveIdentity id "
-	       "\"TD_QE\"); add it from Intel PCS /tdx/certification/v4/qe/identity",
-	       hex);
-
-	col->crls = sk_X509_CRL_new_null();
-	ENSURE(col->crls != NULL, VEIL_E_NOMEM, "out of memory for CRLs");
-	err = verify_crls(s, root, at, col->crls);
-	if (sk_X509_CRL_num(col->crls) == 0)
-		snprintf(msg, sizeof msg, "no Intel CRLs in the collateral");
-	else
-		snprintf(msg, sizeof msg,
-			 "%d Intel CRL(s) verified and current at the verification "
-			 "time",
-			 sk_X509_CRL_num(col->crls));
-	TRY(check_err(checks, "collateral.crl", err, msg));
+	if (s->nqe == 0) {
+		err = veil_fail(VEIL_E_NOT_FOUND,
+				"TCB Info for FMSPC %s is present but no TD_QE identity "
+				"(enclaveIdentity id \"TD_QE\"); add it from Intel PCS "
+				"/tdx/certification/v4/qe/identity",
+				hex);
+		return check_err(checks, "collateral.qe_identity", err, "");
+	}
 
 	err = pick_doc(s, s->tcb, s->ntcb, "tcbInfo", root, col->crls, at, &idx, &col->signer);
 	if (err != VEIL_OK) {
@@ -433,11 +499,15 @@ veil_err tdx_collateral_check_time(const tdx_collateral *col, int64_t at)
 	int64_t nb, na;
 	char t[21];
 
-	ENSURE(col != NULL && col->tcb != NULL && col->qe != NULL, VEIL_E_USAGE,
-	       "tdx_collateral_check_time needs loaded collateral");
-	TRY(doc_window("tcbInfo", col->tcb->issue_date, col->tcb->next_update, at));
-	TRY(doc_window("TD_QE identity", col->qe->issue_date, col->qe->next_update, at));
-	TRY(veil_cert_validity(col->signer, &nb, &na));
+	ENSURE(col != NULL, VEIL_E_USAGE, "tdx_collateral_check_time needs loaded collateral");
+	if (col->tcb != NULL) {
+		TRY(doc_window("tcbInfo", col->tcb->issue_date, col->tcb->next_update, at));
+		TRY(doc_window("TD_QE identity", col->qe->issue_date, col->qe->next_update, at));
+		TRY(veil_cert_validity(col->signer, &nb, &na));
+	} else {
+		nb = INT64_MIN;
+		na = INT64_MAX;
+	}
 	if (at < nb || at > na) {
 		veil_time_format(at < nb ? nb : na, t);
 		return veil_fail(VEIL_E_EXPIRED, "the Intel SGX TCB Signing certificate %s %s",
@@ -451,6 +521,17 @@ veil_err tdx_collateral_check_time(const tdx_collateral *col, int64_t at)
 			return stale_crl_error(&f, at);
 	}
 	return VEIL_OK;
+}
+
+bool tdx_collateral_has_tcb(const tdx_collateral *col)
+{
+	return col != NULL && col->tcb != NULL && col->qe != NULL;
+}
+
+void tdx_collateral_window(const tdx_collateral *col, int64_t *from, int64_t *until)
+{
+	*from = col->from;
+	*until = col->until;
 }
 
 STACK_OF(X509_CRL) * tdx_collateral_crls(const tdx_collateral *col)

@@ -70,21 +70,22 @@ typedef struct tdx_collateral tdx_collateral;
  * Finds, among the blobs of c, the TDX TCB Info for fmspc, the TD_QE
  * identity, the TCB signing chain, and any root CA / PCK CRLs; verifies each
  * signature against root at time `at` and checks every validity window,
- * recording checks named "collateral.*". VEIL_E_NOT_FOUND if no TCB Info or
- * QE Identity is there (the caller decides whether that is fatal).
+ * recording checks named "collateral.*". Fail closed: every error is a
+ * failure the caller must not work around.
  *
- * Return contract in detail (tdx_collateral.c, docs/tdx-collateral.md):
- *   VEIL_E_NOT_FOUND  no TDX TCB Info among the blobs at all, or TCB Info for
- *                     fmspc but no TD_QE identity; no failed check recorded.
+ *   VEIL_OK           *out is usable. If the blobs hold neither TDX TCB Info
+ *                     nor a TD_QE identity, tdx_collateral_has_tcb() is
+ *                     false (verify without TCB status); any CRLs supplied
+ *                     are verified and returned either way.
+ *   VEIL_E_NOT_FOUND  partial collateral: TCB Info without TD_QE identity,
+ *                     or TD_QE identity without TCB Info.
  *   VEIL_E_MISMATCH   TDX TCB Info present, none for fmspc ("collateral of
- *                     another platform"); collateral.tcb_info fails.
- *   VEIL_E_MALFORMED / VEIL_E_UNSUPPORTED  a TCB Info / QE Identity blob
- *                     that is not strict JSON or not TDX v3 / TD_QE v2.
+ *                     another platform").
+ *   VEIL_E_MALFORMED / VEIL_E_UNSUPPORTED  a blob that is Intel collateral
+ *                     but not strict JSON, not TDX v3 / TD_QE v2, etc.
  *   VEIL_E_VERIFY / VEIL_E_EXPIRED / VEIL_E_REVOKED  a signature, chain, CRL
  *                     or validity window failed; the check says which.
- * On success the checks collateral.crl, collateral.signing_chain,
- * collateral.tcb_info and collateral.qe_identity are recorded as passed.
- * checks may be NULL.
+ * Each failure is recorded as a failed check; checks may be NULL.
  */
 VEIL_MUST_CHECK veil_err tdx_collateral_load(const veil_collateral *c, X509 *root,
 					     const uint8_t fmspc[6], int64_t at,
@@ -92,6 +93,16 @@ VEIL_MUST_CHECK veil_err tdx_collateral_load(const veil_collateral *c, X509 *roo
 void tdx_collateral_free(tdx_collateral *col);
 /* Re-checks the validity windows of already loaded collateral at `at`. */
 VEIL_MUST_CHECK veil_err tdx_collateral_check_time(const tdx_collateral *col, int64_t at);
+/* True when TCB Info and TD_QE identity were loaded (TCB status can be
+ * evaluated); false for a set that had neither. */
+bool tdx_collateral_has_tcb(const tdx_collateral *col);
+/*
+ * The interval [*from, *until) around the load time in which no certificate,
+ * CRL or document of the collateral set starts or ends its validity: loading
+ * the same set at any time in it gives the same result, so a cache may reuse
+ * col exactly there and nowhere else.
+ */
+void tdx_collateral_window(const tdx_collateral *col, int64_t *from, int64_t *until);
 /* The verified CRLs (root CA CRL, PCK CRL), borrowed; may be empty. */
 STACK_OF(X509_CRL) * tdx_collateral_crls(const tdx_collateral *col);
 

@@ -236,6 +236,10 @@ static veil_err scan_pcs(tdx_scan *s, const char *origin, const veil_blob *b, co
 
 	TRY(veil_json_get_string(obj, "signature", &sig));
 	veil_err err = veil_json_raw_member(b->data, b->len, key, &raw, &raw_len);
+	/* jansson found the member, so "not found" here means the two readings
+	 * of the document disagree: malformed, never a reason to skip it. */
+	if (err == VEIL_E_NOT_FOUND)
+		err = VEIL_E_MALFORMED;
 	if (err != VEIL_OK)
 		return veil_fail_context(err, "%s", origin);
 	return add_doc(s, strcmp(key, "tcbInfo") == 0, origin, raw, raw_len, sig);

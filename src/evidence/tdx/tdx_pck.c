@@ -344,7 +344,11 @@ veil_err tdx_pck_chain_verify(X509 *leaf, STACK_OF(X509) * mids, X509 *root,
 			continue;
 		pck_crl |= is_pck;
 		root_crl |= is_root;
-		if (sk_X509_CRL_push(crls, crl) <= 0 || veil_crl_validity(crl, &b, &a) != VEIL_OK)
+		if (sk_X509_CRL_push(crls, crl) <= 0) {
+			sk_X509_CRL_free(crls);
+			return veil_fail(VEIL_E_NOMEM, "out of memory applying CRLs");
+		}
+		if (veil_crl_validity(crl, &b, &a) != VEIL_OK)
 			b = INT64_MAX, a = INT64_MIN; /* no window: not cacheable */
 		window_narrow(not_before, not_after, b, a);
 	}

@@ -43,7 +43,8 @@ typedef struct chain_entry {
 	uint8_t *pem;
 	size_t pem_len;
 	uint64_t col_id;
-	X509 *leaf; /* one reference */
+	int64_t col_from, col_until; /* the collateral's window (CRLs applied) */
+	X509 *leaf;                  /* one reference */
 	tdx_pck_ext ext;
 	bool processor_ca;
 	bool revocation_checked;
@@ -61,12 +62,13 @@ typedef struct chain_entry {
 	size_t qe_auth_len;
 } chain_entry;
 
-/* Verified collateral for one FMSPC; col NULL: the collateral has no TDX
- * TCB Info at all (VEIL_E_NOT_FOUND), remembered as such. */
+/* Verified collateral for one FMSPC (possibly without TCB Info, when the
+ * set had none: then only its CRLs matter). */
 typedef struct col_entry {
 	uint64_t stamp;
 	uint64_t col_id;
 	uint8_t fmspc[6];
+	int64_t from, until; /* tdx_collateral_window: reusable only in it */
 	tdx_collateral *col;
 } col_entry;
 
@@ -127,7 +129,7 @@ typedef struct tdx_run {
 
 	tdx_collateral *col; /* borrowed from the cache, or owned */
 	bool col_owned;
-	veil_err col_err; /* VEIL_OK, VEIL_E_NOT_FOUND, or why it is unusable */
+	veil_err col_err; /* VEIL_OK, or why the supplied collateral is unusable */
 	char col_detail[VEIL_CHECK_DETAIL_MAX];
 } tdx_run;
 
@@ -165,7 +167,8 @@ static col_entry *col_lookup(tdx_run *run)
 	for (size_t i = 0; run->cache != NULL && i < VEIL_VERIFIER_CACHE_MAX; i++) {
 		col_entry *e = &run->cache->col[i];
 		if (e->stamp != 0 && e->col_id == c->id &&
-		    memcmp(e->fmspc, run->ext.fmspc, sizeof e->fmspc) == 0)
+		    memcmp(e->fmspc, run->ext.fmspc, sizeof e->fmspc) == 0 &&
+		    run->ctx->at >= e->from && run->ctx->at < e->until)
 			return e;
 	}
 	return NULL;
@@ -177,7 +180,7 @@ static void col_remember(tdx_run *run, tdx_collateral *col)
 
 	if (run->cache == NULL) {
 		run->col = col;
-		run->col_owned = col != NULL;
+		run->col_owned = true;
 		return;
 	}
 	LRU_SLOT(run->cache->col, e);
@@ -185,11 +188,17 @@ static void col_remember(tdx_run *run, tdx_collateral *col)
 	e->stamp = ++run->cache->clock;
 	e->col_id = run->ctx->collateral->id;
 	memcpy(e->fmspc, run->ext.fmspc, sizeof e->fmspc);
+	tdx_collateral_window(col, &e->from, &e->until);
 	e->col = col;
 	run->col = col;
 }
 
-/* Finds the collateral for the PCK's FMSPC: cached or freshly loaded. */
+/*
+ * Finds the collateral for the PCK's FMSPC: cached (only inside the time
+ * window in which a fresh load would give the same result) or freshly
+ * loaded. No collateral at all leaves run->col NULL; any error in supplied
+ * collateral is a failure, never a reason to go on without it.
+ */
 static void collateral_step(tdx_run *run)
 {
 	const veil_collateral *c = run->ctx->collateral;
@@ -199,50 +208,38 @@ static void collateral_step(tdx_run *run)
 	veil_err err;
 
 	fmspc_hex(run->ext.fmspc, fmspc);
-	if (c == NULL || c->count == 0) {
-		run->col_err = VEIL_E_NOT_FOUND;
+	run->col_err = VEIL_OK;
+	if (c == NULL || c->count == 0)
 		return;
-	}
 	e = col_lookup(run);
 	if (e != NULL) {
 		e->stamp = ++run->cache->clock;
-		run->col_err = e->col == NULL ? VEIL_E_NOT_FOUND : VEIL_OK;
-		if (e->col == NULL)
-			return;
-		err = tdx_collateral_check_time(e->col, run->ctx->at);
-		if (err != VEIL_OK) {
-			run->col_err = err;
-			snprintf(run->col_detail, sizeof run->col_detail, "%s", veil_err_detail());
-			run_fail(run, "collateral", err);
-			return;
-		}
 		run->col = e->col;
 		veil_checks_add(run->checks, "collateral", true,
-				"TCB Info, QE Identity and CRLs for FMSPC %s verified earlier "
-				"(cached); validity re-checked at %s",
+				"%s for FMSPC %s verified earlier (cached); nothing in the set "
+				"changes validity between then and %s",
+				tdx_collateral_has_tcb(e->col) ? "TCB Info, QE Identity and CRLs"
+							       : "CRLs",
 				fmspc, run->when);
 		return;
 	}
-	size_t before = run->checks->count;
-	bool overflow = run->checks->overflow;
+	size_t failed_before = run->checks->count;
 	err = tdx_collateral_load(c, tdx_intel_root(), run->ext.fmspc, run->ctx->at, run->checks,
 				  &col);
-	run->col_err = err;
-	if (err == VEIL_E_NOT_FOUND) {
-		/* No TDX TCB Info at all: nothing was verified or refused, so
-		 * drop whatever the loader noted; tcb.status says it. */
-		run->checks->count = before;
-		run->checks->overflow = overflow;
-	}
-	if (err == VEIL_OK || err == VEIL_E_NOT_FOUND) {
-		col_remember(run, err == VEIL_OK ? col : NULL);
+	if (err == VEIL_OK) {
+		col_remember(run, col);
 		return;
 	}
 	tdx_collateral_free(col);
-	/* VEIL_E_MISMATCH: TDX collateral, but of another platform. */
-	snprintf(run->col_detail, sizeof run->col_detail, "%s%s",
-		 err == VEIL_E_MISMATCH ? "collateral of another platform: " : "",
-		 veil_err_detail());
+	run->col_err = err;
+	run->ok = false;
+	snprintf(run->col_detail, sizeof run->col_detail, "%s", veil_err_detail());
+	/* The loader records its failed check; make sure one exists. */
+	bool recorded = false;
+	for (size_t i = failed_before; i < run->checks->count; i++)
+		recorded |= !run->checks->item[i].ok;
+	if (!recorded)
+		run_fail(run, "collateral", err);
 }
 
 /* --- PCK chain ------------------------------------------------------------ */
@@ -252,11 +249,12 @@ static chain_entry *chain_lookup(tdx_run *run)
 	uint64_t col_id = run->ctx->collateral != NULL ? run->ctx->collateral->id : 0;
 	const uint8_t *pem = run->q->raw + run->q->pck_off;
 	size_t pem_len = run->q->pck_len;
+	int64_t at = run->ctx->at;
 
 	for (size_t i = 0; run->cache != NULL && i < VEIL_VERIFIER_CACHE_MAX; i++) {
 		chain_entry *e = &run->cache->chain[i];
-		if (e->stamp != 0 && e->col_id == col_id && e->pem_len == pem_len &&
-		    memcmp(e->pem, pem, pem_len) == 0)
+		if (e->stamp != 0 && e->col_id == col_id && at >= e->col_from &&
+		    at < e->col_until && e->pem_len == pem_len && memcmp(e->pem, pem, pem_len) == 0)
 			return e;
 	}
 	return NULL;
@@ -289,8 +287,7 @@ static void chain_step(tdx_run *run)
 	run->chain_ok = true;
 	run->q->found->revocation_checked = checked;
 
-	if (run->cache == NULL || nb > na ||
-	    (run->col_err != VEIL_OK && run->col_err != VEIL_E_NOT_FOUND))
+	if (run->cache == NULL || nb > na || run->col_err != VEIL_OK)
 		return;
 	chain_entry *e = chain_lookup(run); /* a stale entry for the same key */
 	if (e == NULL)
@@ -303,6 +300,10 @@ static void chain_step(tdx_run *run)
 	e->pem_len = run->q->pck_len;
 	e->stamp = ++run->cache->clock;
 	e->col_id = run->ctx->collateral != NULL ? run->ctx->collateral->id : 0;
+	e->col_from = INT64_MIN;
+	e->col_until = INT64_MAX;
+	if (run->col != NULL)
+		tdx_collateral_window(run->col, &e->col_from, &e->col_until);
 	X509_up_ref(run->leaf);
 	e->leaf = run->leaf;
 	e->ext = run->ext;
@@ -454,6 +455,37 @@ static void qe_report_step(tdx_run *run)
 		qe_remember(run);
 }
 
+/*
+ * Without a TD_QE identity from Intel's collateral, the QE report is still
+ * checked against Intel's TD quoting enclave: a PCK signs any enclave report
+ * the platform asks it to, so a host able to launch an enclave of its own
+ * could otherwise certify an attestation key for arbitrary TD reports.
+ * Values from Intel PCS TD_QE identity v2 ("mrsigner", "isvprodid"), the same
+ * in every TD_QE identity Intel has published and in every quote of the test
+ * corpus. With collateral, tdx_tcb_evaluate checks the full identity
+ * (MRSIGNER, ISVPRODID, MISCSELECT and ATTRIBUTES under their masks).
+ */
+static const uint8_t intel_td_qe_mrsigner[32] = {
+    0xdc, 0x9e, 0x2a, 0x7c, 0x6f, 0x94, 0x8f, 0x17, 0x47, 0x4e, 0x34, 0xa7, 0xfc, 0x43, 0xed, 0x03,
+    0x0f, 0x7c, 0x15, 0x63, 0xf1, 0xba, 0xbd, 0xdf, 0x63, 0x40, 0xc8, 0x2e, 0x0e, 0x54, 0xa8, 0xc5,
+};
+#define INTEL_TD_QE_ISVPRODID 2
+
+static void qe_identity_step(tdx_run *run)
+{
+	const tdx_qe_report *qe = &run->q->qe;
+
+	if (tdx_collateral_has_tcb(run->col))
+		return; /* the supplied TD_QE identity is checked in tcb_step */
+	bool ok = memcmp(qe->mr_signer, intel_td_qe_mrsigner, sizeof intel_td_qe_mrsigner) == 0 &&
+		  qe->isvprodid == INTEL_TD_QE_ISVPRODID;
+	run_check(run, "qe_report.identity", ok, "%s",
+		  ok ? "quoting enclave is Intel's TD QE (MRSIGNER dc9e2a7c..., ISVPRODID 2; "
+		       "full identity needs Intel's TD_QE identity collateral)"
+		     : "the QE report is not from Intel's TD quoting enclave (MRSIGNER or "
+		       "ISVPRODID differs): the attestation key is not Intel's");
+}
+
 static void quote_signature_step(tdx_run *run)
 {
 	const tdx_quote *q = run->q;
@@ -527,14 +559,14 @@ static void tcb_step(tdx_run *run)
 		    "not evaluated: no usable PCK certificate (see pck.chain, pck.extensions)");
 		return;
 	}
-	if (run->col_err == VEIL_E_NOT_FOUND) {
-		run_check(run, "tcb.status", true,
-			  "no TCB Info supplied: TCB status not evaluated");
-		return;
-	}
-	if (run->col_err != VEIL_OK || run->col == NULL) {
+	if (run->col_err != VEIL_OK) {
 		run_check(run, "tcb.status", false, "collateral unusable (%s): %s",
 			  veil_err_str(run->col_err), run->col_detail);
+		return;
+	}
+	if (!tdx_collateral_has_tcb(run->col)) {
+		run_check(run, "tcb.status", true,
+			  "no TCB Info supplied: TCB status not evaluated");
 		return;
 	}
 	tcb_input_fill(run, &in);
@@ -608,6 +640,7 @@ veil_err tdx_quote_verify(const tdx_quote *q, const veil_verify_ctx *ctx, void *
 		q->found->processor_ca = run.processor_ca;
 	}
 	qe_report_step(&run);
+	qe_identity_step(&run);
 	quote_signature_step(&run);
 	tcb_step(&run);
 
