@@ -74,9 +74,12 @@ veil_err veil_evidence_verify(const veil_evidence_format *fmt, const uint8_t *bu
 	if (ev_out != NULL)
 		*ev_out = NULL;
 	err = fmt->parse(buf, len, &ev);
-	veil_checks_add_err(checks, "parse", err, "well-formed");
-	if (err != VEIL_OK)
+	if (err != VEIL_OK) {
+		/* On success each module records its own parse check, with
+		 * what it found (version, body type, trailing bytes). */
+		veil_checks_add_err(checks, "parse", err, "");
 		return err;
+	}
 
 	void **cache = ctx->verifier != NULL ? &ctx->verifier->cache[fmt->tee] : NULL;
 	err = fmt->verify(ev, ctx, cache, checks);

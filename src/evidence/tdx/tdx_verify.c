@@ -13,20 +13,21 @@
  *
  * Every step is recorded as a check, and the steps that can run safely
  * after an earlier failure still run, so a user sees every reason. A long-
- * lived verifier passes a cache slot: verified PCK chains (keyed by the
- * quote's PEM bytes, compared in full, and the collateral id) and loaded collateral
- * (keyed by collateral id and FMSPC) are remembered, with their validity
- * windows re-checked at each call's time; next to a cached chain, the last QE
- * report verified under it (every byte compared before reuse). A warm
- * verification of a quote from a known platform then costs the one ECDSA
- * verification specific to each quote, plus compares.
+ * lived verifier passes a cache slot (tdx_verify_cache.c): verified PCK
+ * chains (keyed by the quote's PEM bytes, compared in full, and the
+ * collateral id) and loaded collateral (keyed by collateral id and FMSPC) are
+ * remembered, with their validity windows re-checked at each call's time;
+ * next to a cached chain, the last QE report verified under it (every byte
+ * compared before reuse). A warm verification of a quote from a known
+ * platform then costs the one ECDSA verification specific to each quote,
+ * plus compares.
  */
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "evidence/tdx/tdx_quote.h"
+#include "evidence/tdx/tdx_verify_cache.h"
 #include "veil/codec.h"
 #include "veil/crypto.h"
 #include "veil/evidence.h"
@@ -34,92 +35,17 @@
 #include "veil/timeutil.h"
 #include "veil/x509.h"
 
-/* A verified PCK chain. */
-typedef struct chain_entry {
-	uint64_t stamp; /* 0: free slot; else last use, for LRU eviction */
-	/* Key: the PEM bytes as in the quote, compared in full. Equivalent
-	 * to keying by their SHA-256, without hashing 3.7 KB per call (2 us,
-	 * a few percent of a warm verification). */
-	uint8_t *pem;
-	size_t pem_len;
-	uint64_t col_id;
-	int64_t col_from, col_until; /* the collateral's window (CRLs applied) */
-	X509 *leaf;                  /* one reference */
-	tdx_pck_ext ext;
-	bool processor_ca;
-	bool revocation_checked;
-	int64_t not_before, not_after;    /* intersection of certificate and CRL windows */
-	uint8_t ak_xy[TDX_ECDSA_KEY_LEN]; /* last attestation key seen with this chain */
-	EVP_PKEY *ak;
-	/* The last QE report that verified under this leaf: its signature and
-	 * its binding of the attestation key are pure functions of these bytes
-	 * and the leaf key, and are the same in every quote of one platform. */
-	bool qe_verified;
-	uint8_t qe_report[TDX_QE_REPORT_LEN];
-	uint8_t qe_sig[TDX_ECDSA_SIG_LEN];
-	uint8_t qe_ak[TDX_ECDSA_KEY_LEN];
-	uint8_t *qe_auth;
-	size_t qe_auth_len;
-} chain_entry;
-
-/* Verified collateral for one FMSPC (possibly without TCB Info, when the
- * set had none: then only its CRLs matter). */
-typedef struct col_entry {
-	uint64_t stamp;
-	uint64_t col_id;
-	uint8_t fmspc[6];
-	int64_t from, until; /* tdx_collateral_window: reusable only in it */
-	tdx_collateral *col;
-} col_entry;
-
-typedef struct tdx_cache {
-	chain_entry chain[VEIL_VERIFIER_CACHE_MAX];
-	col_entry col[VEIL_VERIFIER_CACHE_MAX];
-	uint64_t clock;
-} tdx_cache;
-
-static void chain_entry_clear(chain_entry *e)
-{
-	X509_free(e->leaf);
-	EVP_PKEY_free(e->ak);
-	free(e->pem);
-	free(e->qe_auth);
-	memset(e, 0, sizeof *e);
-}
-
-void tdx_cache_free(void *cache)
-{
-	tdx_cache *c = cache;
-
-	if (c == NULL)
-		return;
-	for (size_t i = 0; i < VEIL_VERIFIER_CACHE_MAX; i++) {
-		chain_entry_clear(&c->chain[i]);
-		tdx_collateral_free(c->col[i].col);
-	}
-	free(c);
-}
-
-/* The free slot, or the least recently used one (evicted by the caller). */
-#define LRU_SLOT(arr, out)                                                                         \
-	do {                                                                                       \
-		(out) = &(arr)[0];                                                                 \
-		for (size_t i_ = 0; i_ < VEIL_VERIFIER_CACHE_MAX; i_++)                            \
-			if ((arr)[i_].stamp < (out)->stamp)                                        \
-				(out) = &(arr)[i_];                                                \
-	} while (0)
-
 /* State of one verification. */
 typedef struct tdx_run {
 	const tdx_quote *q;
 	const veil_verify_ctx *ctx;
-	tdx_cache *cache;
+	tdx_cache *cache; /* NULL: nothing is remembered */
 	veil_checks *checks;
 	bool ok;
 	char when[21];
 
-	chain_entry *hit; /* cached chain, when one was usable */
-	X509 *leaf;       /* borrowed from hit, or owned (leaf_owned) */
+	tdx_chain_entry *hit; /* cached chain, when one was usable */
+	X509 *leaf;           /* borrowed from hit, or owned (leaf_owned) */
 	bool leaf_owned;
 	STACK_OF(X509) * mids;
 	bool chain_ok;
@@ -160,36 +86,14 @@ static void fmspc_hex(const uint8_t fmspc[6], char out[13])
 
 /* --- collateral ---------------------------------------------------------- */
 
-static col_entry *col_lookup(tdx_run *run)
-{
-	const veil_collateral *c = run->ctx->collateral;
-
-	for (size_t i = 0; run->cache != NULL && i < VEIL_VERIFIER_CACHE_MAX; i++) {
-		col_entry *e = &run->cache->col[i];
-		if (e->stamp != 0 && e->col_id == c->id &&
-		    memcmp(e->fmspc, run->ext.fmspc, sizeof e->fmspc) == 0 &&
-		    run->ctx->at >= e->from && run->ctx->at < e->until)
-			return e;
-	}
-	return NULL;
-}
-
 static void col_remember(tdx_run *run, tdx_collateral *col)
 {
-	col_entry *e;
-
 	if (run->cache == NULL) {
 		run->col = col;
 		run->col_owned = true;
 		return;
 	}
-	LRU_SLOT(run->cache->col, e);
-	tdx_collateral_free(e->col);
-	e->stamp = ++run->cache->clock;
-	e->col_id = run->ctx->collateral->id;
-	memcpy(e->fmspc, run->ext.fmspc, sizeof e->fmspc);
-	tdx_collateral_window(col, &e->from, &e->until);
-	e->col = col;
+	tdx_cache_col_put(run->cache, run->ctx->collateral->id, run->ext.fmspc, col);
 	run->col = col;
 }
 
@@ -203,7 +107,6 @@ static void collateral_step(tdx_run *run)
 {
 	const veil_collateral *c = run->ctx->collateral;
 	tdx_collateral *col = NULL;
-	col_entry *e;
 	char fmspc[13];
 	veil_err err;
 
@@ -211,15 +114,14 @@ static void collateral_step(tdx_run *run)
 	run->col_err = VEIL_OK;
 	if (c == NULL || c->count == 0)
 		return;
-	e = col_lookup(run);
-	if (e != NULL) {
-		e->stamp = ++run->cache->clock;
-		run->col = e->col;
+	col = tdx_cache_col_get(run->cache, c->id, run->ext.fmspc, run->ctx->at);
+	if (col != NULL) {
+		run->col = col;
 		veil_checks_add(run->checks, "collateral", true,
 				"%s for FMSPC %s verified earlier (cached); nothing in the set "
 				"changes validity between then and %s",
-				tdx_collateral_has_tcb(e->col) ? "TCB Info, QE Identity and CRLs"
-							       : "CRLs",
+				tdx_collateral_has_tcb(col) ? "TCB Info, QE Identity and CRLs"
+							    : "CRLs",
 				fmspc, run->when);
 		return;
 	}
@@ -244,20 +146,16 @@ static void collateral_step(tdx_run *run)
 
 /* --- PCK chain ------------------------------------------------------------ */
 
-static chain_entry *chain_lookup(tdx_run *run)
+/* The cache key of the quote's PCK chain at this verification. */
+static tdx_chain_key chain_key(const tdx_run *run)
 {
-	uint64_t col_id = run->ctx->collateral != NULL ? run->ctx->collateral->id : 0;
-	const uint8_t *pem = run->q->raw + run->q->pck_off;
-	size_t pem_len = run->q->pck_len;
-	int64_t at = run->ctx->at;
-
-	for (size_t i = 0; run->cache != NULL && i < VEIL_VERIFIER_CACHE_MAX; i++) {
-		chain_entry *e = &run->cache->chain[i];
-		if (e->stamp != 0 && e->col_id == col_id && at >= e->col_from &&
-		    at < e->col_until && e->pem_len == pem_len && memcmp(e->pem, pem, pem_len) == 0)
-			return e;
-	}
-	return NULL;
+	tdx_chain_key k = {
+	    .pem = run->q->raw + run->q->pck_off,
+	    .pem_len = run->q->pck_len,
+	    .col_id = run->ctx->collateral != NULL ? run->ctx->collateral->id : 0,
+	    .at = run->ctx->at,
+	};
+	return k;
 }
 
 /*
@@ -289,29 +187,9 @@ static void chain_step(tdx_run *run)
 
 	if (run->cache == NULL || nb > na || run->col_err != VEIL_OK)
 		return;
-	chain_entry *e = chain_lookup(run); /* a stale entry for the same key */
-	if (e == NULL)
-		LRU_SLOT(run->cache->chain, e);
-	chain_entry_clear(e);
-	e->pem = malloc(run->q->pck_len);
-	if (e->pem == NULL)
-		return; /* not remembered; the verdict stands */
-	memcpy(e->pem, run->q->raw + run->q->pck_off, run->q->pck_len);
-	e->pem_len = run->q->pck_len;
-	e->stamp = ++run->cache->clock;
-	e->col_id = run->ctx->collateral != NULL ? run->ctx->collateral->id : 0;
-	e->col_from = INT64_MIN;
-	e->col_until = INT64_MAX;
-	if (run->col != NULL)
-		tdx_collateral_window(run->col, &e->col_from, &e->col_until);
-	X509_up_ref(run->leaf);
-	e->leaf = run->leaf;
-	e->ext = run->ext;
-	e->processor_ca = run->processor_ca;
-	e->revocation_checked = checked;
-	e->not_before = nb;
-	e->not_after = na;
-	run->hit = e;
+	tdx_chain_key k = chain_key(run);
+	run->hit = tdx_cache_chain_put(run->cache, &k, run->col, run->leaf, &run->ext,
+				       run->processor_ca, checked, nb, na);
 }
 
 /* Parses the quote's chain and the leaf's SGX extensions (cache miss). */
@@ -337,11 +215,10 @@ static void pck_parse_step(tdx_run *run)
 	run->have_ext = true;
 }
 
-static void pck_cached_step(tdx_run *run, chain_entry *e)
+static void pck_cached_step(tdx_run *run, tdx_chain_entry *e)
 {
 	char fmspc[13];
 
-	e->stamp = ++run->cache->clock;
 	run->hit = e;
 	run->chain_ok = true;
 	run->leaf = e->leaf;
@@ -355,44 +232,6 @@ static void pck_cached_step(tdx_run *run, chain_entry *e)
 
 /* --- the QE report and the quote ------------------------------------------- */
 
-/* True when the cached chain already verified exactly this QE report,
- * signature, attestation key and QE auth data. Every byte is compared. */
-static bool qe_cached(const tdx_run *run)
-{
-	const tdx_quote *q = run->q;
-	const chain_entry *e = run->hit;
-
-	return e != NULL && e->qe_verified && e->qe_auth_len == q->qe_auth_len &&
-	       memcmp(e->qe_report, q->raw + q->qe_report_off, TDX_QE_REPORT_LEN) == 0 &&
-	       memcmp(e->qe_sig, q->qe_report_sig, TDX_ECDSA_SIG_LEN) == 0 &&
-	       memcmp(e->qe_ak, q->attest_key, TDX_ECDSA_KEY_LEN) == 0 &&
-	       (q->qe_auth_len == 0 ||
-		memcmp(e->qe_auth, q->raw + q->qe_auth_off, q->qe_auth_len) == 0);
-}
-
-/* Remembers a QE report that passed both checks under the cached chain. */
-static void qe_remember(tdx_run *run)
-{
-	const tdx_quote *q = run->q;
-	chain_entry *e = run->hit;
-	uint8_t *auth;
-
-	if (e == NULL)
-		return;
-	auth = malloc(q->qe_auth_len ? q->qe_auth_len : 1);
-	if (auth == NULL)
-		return; /* not remembered; the verdict stands */
-	if (q->qe_auth_len > 0)
-		memcpy(auth, q->raw + q->qe_auth_off, q->qe_auth_len);
-	free(e->qe_auth);
-	e->qe_auth = auth;
-	e->qe_auth_len = q->qe_auth_len;
-	memcpy(e->qe_report, q->raw + q->qe_report_off, TDX_QE_REPORT_LEN);
-	memcpy(e->qe_sig, q->qe_report_sig, TDX_ECDSA_SIG_LEN);
-	memcpy(e->qe_ak, q->attest_key, TDX_ECDSA_KEY_LEN);
-	e->qe_verified = true;
-}
-
 static void qe_report_step(tdx_run *run)
 {
 	const tdx_quote *q = run->q;
@@ -402,7 +241,7 @@ static void qe_report_step(tdx_run *run)
 	bool sig_ok = false;
 	veil_err err;
 
-	if (qe_cached(run)) {
+	if (tdx_cache_qe_matches(run->hit, q)) {
 		run_check(run, "qe_report.signature", true,
 			  "QE report signed by the PCK leaf key (identical report verified "
 			  "earlier, cached)");
@@ -452,7 +291,7 @@ static void qe_report_step(tdx_run *run)
 			: "QE report data does not bind the attestation key and QE auth data: "
 			  "the attestation key was not certified by this quoting enclave");
 	if (sig_ok && bound)
-		qe_remember(run);
+		tdx_cache_qe_remember(run->hit, q);
 }
 
 /*
@@ -592,14 +431,14 @@ veil_err tdx_quote_verify(const tdx_quote *q, const veil_verify_ctx *ctx, void *
 			  veil_checks *checks)
 {
 	tdx_run run = {.q = q, .ctx = ctx, .checks = checks, .ok = true};
-	chain_entry *e;
+	tdx_chain_entry *e;
 
 	ENSURE(q != NULL && ctx != NULL && checks != NULL, VEIL_E_USAGE,
 	       "tdx verify: NULL argument");
 	memset(q->found, 0, sizeof *q->found);
 	if (cache != NULL) {
 		if (*cache == NULL)
-			*cache = calloc(1, sizeof(tdx_cache));
+			*cache = tdx_cache_new();
 		ENSURE(*cache != NULL, VEIL_E_NOMEM, "out of memory for the TDX verifier cache");
 		run.cache = *cache;
 	}
@@ -610,8 +449,9 @@ veil_err tdx_quote_verify(const tdx_quote *q, const veil_verify_ctx *ctx, void *
 		  q->version, q->body_type, q->body.tdx15 ? "1.5" : "1.0", q->body_size,
 		  q->trailing);
 
-	e = chain_lookup(&run);
-	if (e != NULL && e->not_before <= ctx->at && ctx->at <= e->not_after)
+	tdx_chain_key k = chain_key(&run);
+	e = tdx_cache_chain_get(run.cache, &k);
+	if (e != NULL)
 		pck_cached_step(&run, e);
 	else
 		pck_parse_step(&run);
