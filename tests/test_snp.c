@@ -225,10 +225,11 @@ TEST(virtee_turin_vcek_chains_to_turin)
 	EXPECT(strcmp(e.product_name, "Turin") == 0);
 	EXPECT(e.hwid_len == 8 && memcmp(e.hwid, hwid, 8) == 0);
 	EXPECT(e.has_fmc && e.fmc == 0 && e.ucode == 9);
-	EXPECT_OK(snp_chain_verify(v, false, SNP_PRODUCT_TURIN, td_time("2025-01-01")));
-	EXPECT_ERR(snp_chain_verify(v, false, SNP_PRODUCT_GENOA, td_time("2025-01-01")),
+	EXPECT_OK(snp_chain_verify(v, false, SNP_PRODUCT_TURIN, NULL, td_time("2025-01-01"), NULL));
+	EXPECT_ERR(snp_chain_verify(v, false, SNP_PRODUCT_GENOA, NULL, td_time("2025-01-01"), NULL),
 		   VEIL_E_VERIFY);
-	EXPECT(snp_chain_verify(v, false, SNP_PRODUCT_TURIN, td_time("2032-01-01")) != VEIL_OK);
+	EXPECT(snp_chain_verify(v, false, SNP_PRODUCT_TURIN, NULL, td_time("2032-01-01"), NULL) !=
+	       VEIL_OK);
 	X509_free(v);
 }
 

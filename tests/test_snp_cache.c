@@ -126,9 +126,37 @@ TEST(cache_is_capped)
 	X509_free(vek);
 }
 
+/* The VCEK's notAfter (2030-01-24T17:58:26Z) is exclusive, as OpenSSL reads
+ * it: at that second warm and cold both refuse. */
+TEST(warm_and_cold_agree_at_the_vcek_not_after_second)
+{
+	veil_verifier *v = NULL;
+	veil_collateral coll;
+	veil_checks checks;
+	size_t n, vn;
+	uint8_t *p = td_read(REPORT, &n), *vc = td_read(VCEK, &vn);
+
+	REQUIRE(veil_verifier_new(&v) == VEIL_OK);
+	veil_collateral_init(&coll);
+	REQUIRE(veil_collateral_add(&coll, vc, vn, VCEK) == VEIL_OK);
+	EXPECT_OK(snp_test_verify_buf(p, n, &coll, AT, NULL, v, &checks, NULL));
+	EXPECT_OK(snp_test_verify_buf(p, n, &coll, "2030-01-24T17:58:25Z", NULL, v, &checks, NULL));
+	EXPECT(strstr(veil_checks_find(&checks, "vek.chain")->detail, "verified earlier") != NULL);
+	EXPECT_ERR(
+	    snp_test_verify_buf(p, n, &coll, "2030-01-24T17:58:26Z", NULL, NULL, &checks, NULL),
+	    VEIL_E_VERIFY);
+	EXPECT_ERR(snp_test_verify_buf(p, n, &coll, "2030-01-24T17:58:26Z", NULL, v, &checks, NULL),
+		   VEIL_E_VERIFY);
+	veil_collateral_clear(&coll);
+	veil_verifier_free(v);
+	free(p);
+	free(vc);
+}
+
 int main(void)
 {
 	RUN(warm_path_reuses_chain);
+	RUN(warm_and_cold_agree_at_the_vcek_not_after_second);
 	RUN(many_reports_one_verifier);
 	RUN(cache_is_capped);
 	return harness_finish("test_snp_cache");

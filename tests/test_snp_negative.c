@@ -8,6 +8,8 @@
  * unknown versions, another chip's VCEK, a missing VCEK, the wrong product,
  * the wrong chain, times outside the validity windows, synthetic VCEKs.
  */
+#include <openssl/evp.h>
+
 #include "test_snp_util.h"
 
 #define MILAN_REPORT "snp/trustee/test-report.bin"
@@ -239,14 +241,14 @@ TEST(wrong_chain)
 	REQUIRE(vcek != NULL);
 	REQUIRE(snp_roots_get(SNP_PRODUCT_MILAN, &ark, &ask, &asvk) == VEIL_OK);
 	REQUIRE(snp_roots_get(SNP_PRODUCT_GENOA, &gark, &gask, &gasvk) == VEIL_OK);
-	EXPECT_OK(snp_chain_verify_with(vcek, ask, ark, at));
+	EXPECT_OK(snp_chain_verify_with(vcek, ask, ark, NULL, at));
 	/* trustee check_milan_chain_signature_failure: ASVK used as ASK. */
-	EXPECT(snp_chain_verify_with(vcek, asvk, ark, at) != VEIL_OK);
-	EXPECT(snp_chain_verify(vcek, true, SNP_PRODUCT_MILAN, at) != VEIL_OK);
+	EXPECT(snp_chain_verify_with(vcek, asvk, ark, NULL, at) != VEIL_OK);
+	EXPECT(snp_chain_verify(vcek, true, SNP_PRODUCT_MILAN, NULL, at, NULL) != VEIL_OK);
 	/* Right chip, wrong product's chain. */
-	EXPECT(snp_chain_verify(vcek, false, SNP_PRODUCT_GENOA, at) != VEIL_OK);
-	EXPECT(snp_chain_verify_with(vcek, gask, ark, at) != VEIL_OK);
-	EXPECT(snp_chain_verify_with(vcek, ask, gark, at) != VEIL_OK);
+	EXPECT(snp_chain_verify(vcek, false, SNP_PRODUCT_GENOA, NULL, at, NULL) != VEIL_OK);
+	EXPECT(snp_chain_verify_with(vcek, gask, ark, NULL, at) != VEIL_OK);
+	EXPECT(snp_chain_verify_with(vcek, ask, gark, NULL, at) != VEIL_OK);
 	X509_free(vcek);
 }
 
@@ -281,7 +283,8 @@ TEST(synthetic_invalid_vceks)
 		REQUIRE(c != NULL);
 		EXPECT_OK(snp_vek_ext_parse(c, &e));
 		EXPECT(e.hwid_len == 64 && e.hwid[0] == 0 && e.hwid[1] == 1 && e.hwid[63] == 0x3f);
-		EXPECT(snp_chain_verify(c, false, SNP_PRODUCT_MILAN, td_time(MILAN_AT)) != VEIL_OK);
+		EXPECT(snp_chain_verify(c, false, SNP_PRODUCT_MILAN, NULL, td_time(MILAN_AT),
+					NULL) != VEIL_OK);
 		X509_free(c);
 	}
 }
@@ -333,8 +336,60 @@ TEST(hcl_tampering)
 	free(p);
 }
 
+/* AMD CRLs in the collateral are applied, never skipped. No real AMD CRL
+ * revokes anything in the test data (and AMD's keys are not at hand), so
+ * these are the negatives: a CRL naming ARK-Milan but signed by another key,
+ * an unreadable CRL, and a CRL of an unrelated issuer, which is ignored. */
+TEST(amd_crls_in_the_collateral)
+{
+	X509 *ark, *ask, *asvk;
+	veil_checks checks;
+	size_t n;
+	uint8_t *report = td_read(MILAN_REPORT, &n);
+
+	REQUIRE(snp_roots_get(SNP_PRODUCT_MILAN, &ark, &ask, &asvk) == VEIL_OK);
+	EVP_PKEY *key = EVP_EC_gen("P-384");
+	X509_CRL *crl = X509_CRL_new();
+	ASN1_TIME *t = ASN1_TIME_new();
+	X509_CRL_set_version(crl, 1);
+	X509_CRL_set_issuer_name(crl, X509_get_subject_name(ark));
+	ASN1_TIME_set(t, td_time("2023-12-01T00:00:00Z"));
+	X509_CRL_set1_lastUpdate(crl, t);
+	ASN1_TIME_set(t, td_time("2024-12-01T00:00:00Z"));
+	X509_CRL_set1_nextUpdate(crl, t);
+	X509_CRL_sign(crl, key, EVP_sha384());
+	unsigned char *der = NULL;
+	int dlen = i2d_X509_CRL(crl, &der);
+	REQUIRE(dlen > 0);
+
+	veil_collateral *coll = snp_test_coll(MILAN_VCEK, NULL);
+	EXPECT_OK(snp_test_verify_buf(report, n, coll, MILAN_AT, NULL, NULL, &checks, NULL));
+	EXPECT(strstr(veil_checks_find(&checks, "vek.chain")->detail, "revocation unchecked") !=
+	       NULL);
+	EXPECT_OK(veil_collateral_add(coll, der, (size_t)dlen, "forged-ark-milan.crl"));
+	EXPECT_ERR(snp_test_verify_buf(report, n, coll, MILAN_AT, NULL, NULL, &checks, NULL),
+		   VEIL_E_VERIFY);
+	EXPECT(snp_check_failed(&checks, "vek.chain"));
+
+	coll = snp_test_coll(MILAN_VCEK, NULL);
+	const char *bad = "-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n";
+	EXPECT_OK(veil_collateral_add(coll, (const uint8_t *)bad, strlen(bad), "bad.crl"));
+	EXPECT_ERR(snp_test_verify_buf(report, n, coll, MILAN_AT, NULL, NULL, &checks, NULL),
+		   VEIL_E_VERIFY);
+
+	coll = snp_test_coll(MILAN_VCEK, "tdx/go-tdx-guest/rootcrl.der");
+	EXPECT_OK(snp_test_verify_buf(report, n, coll, MILAN_AT, NULL, NULL, &checks, NULL));
+
+	OPENSSL_free(der);
+	ASN1_TIME_free(t);
+	X509_CRL_free(crl);
+	EVP_PKEY_free(key);
+	free(report);
+}
+
 int main(void)
 {
+	RUN(amd_crls_in_the_collateral);
 	RUN(baseline_passes);
 	RUN(bit_flips_in_every_region);
 	RUN(virtee_family_id_flip);

@@ -162,15 +162,36 @@ TEST(load_contract)
 	EXPECT(veil_checks_first_failure(&checks) == NULL);
 	tdx_collateral_free(col);
 	col = NULL;
-	/* Unrelated blobs are left alone ... */
+	/* Unrelated binary blobs (an SNP VCEK, a nonce) are left alone ... */
 	coll_add_edited(GO "cos-113-nonce.dat", NULL, NULL);
-	coll_add_edited(TR "parse_tdx_claims_expected.json", NULL, NULL);
+	coll_add_edited("snp/go-sev-guest/vcek.testcer", NULL, NULL);
 	EXPECT_OK(load_at(fmspc_go, GO_TIME, NULL, &col));
 	EXPECT(col != NULL && !tdx_collateral_has_tcb(col));
 	tdx_collateral_free(col);
 	col = NULL;
-	/* ... but partial collateral is an error, recorded as a failed check:
-	 * a QE identity without TCB Info. */
+	/* ... but JSON that is not Intel collateral is refused: in a
+	 * collateral set it can only be collateral in a form not read here. */
+	coll_add_edited(TR "parse_tdx_claims_expected.json", NULL, NULL);
+	EXPECT_ERR(try_load(fmspc_go, GO_TIME), VEIL_E_UNSUPPORTED);
+	EXPECT(detail_has("neither an Intel PCS"));
+	veil_collateral_clear(&coll);
+	veil_collateral_init(&coll);
+	/* So is anything that mentions Intel collateral in a form not read
+	 * here: a byte-order mark, or a JSON document inside other text. */
+	coll_add_edited(GO "sample_qeIdentity_response", "{\"enclaveIdentity\"",
+			"\xef\xbb\xbf{\"enclaveIdentity\"");
+	EXPECT_ERR(try_load(fmspc_go, GO_TIME), VEIL_E_MALFORMED);
+	EXPECT(detail_has("byte-order mark"));
+	veil_collateral_clear(&coll);
+	veil_collateral_init(&coll);
+	coll_add_edited(GO "sample_qeIdentity_response", "{\"enclaveIdentity\"",
+			"saved: {\"enclaveIdentity\"");
+	EXPECT_ERR(try_load(fmspc_go, GO_TIME), VEIL_E_UNSUPPORTED);
+	EXPECT(detail_has("mentions Intel collateral"));
+	veil_collateral_clear(&coll);
+	veil_collateral_init(&coll);
+	/* Partial collateral is an error, recorded as a failed check: a QE
+	 * identity without TCB Info. */
 	coll_add_edited(GO "sample_qeIdentity_response", NULL, NULL);
 	veil_checks_init(&checks);
 	EXPECT_ERR(load_at(fmspc_go, GO_TIME, &checks, &col), VEIL_E_NOT_FOUND);

@@ -607,6 +607,27 @@ TEST(cache_reused_only_inside_the_collateral_window)
 	free(buf);
 }
 
+TEST(warm_and_cold_agree_at_the_pck_not_after_second)
+{
+	/* The PCK leaf's notAfter is 2029-09-20T13:20:31Z, and OpenSSL treats
+	 * it as exclusive: at that second the chain has expired, warm or cold. */
+	veil_verifier *v = NULL;
+	veil_checks checks;
+	size_t len;
+	uint8_t *buf = td_read(SPR_E4, &len);
+
+	REQUIRE(veil_verifier_new(&v) == VEIL_OK);
+	EXPECT_OK(verify_full(buf, len, SPR_TIME, NULL, v, &checks, NULL));
+	EXPECT_OK(verify_full(buf, len, "2029-09-20T13:20:30Z", NULL, v, &checks, NULL));
+	EXPECT(check_detail_has(&checks, "pck.chain", "cached"));
+	EXPECT_ERR(verify_full(buf, len, "2029-09-20T13:20:31Z", NULL, NULL, &checks, NULL),
+		   VEIL_E_VERIFY);
+	EXPECT_ERR(verify_full(buf, len, "2029-09-20T13:20:31Z", NULL, v, &checks, NULL),
+		   VEIL_E_VERIFY);
+	veil_verifier_free(v);
+	free(buf);
+}
+
 int main(void)
 {
 	RUN(real_quotes_verify_without_collateral);
@@ -624,5 +645,6 @@ int main(void)
 	RUN(crls_apply_without_tcb_info);
 	RUN(quoting_enclave_identity_checked_without_collateral);
 	RUN(cache_reused_only_inside_the_collateral_window);
+	RUN(warm_and_cold_agree_at_the_pck_not_after_second);
 	return harness_finish("test_tdx_verify");
 }

@@ -37,9 +37,10 @@ void veil_collateral_init(veil_collateral *c);
 VEIL_MUST_CHECK veil_err veil_collateral_add(veil_collateral *c, const uint8_t *p, size_t n,
 					     const char *origin);
 VEIL_MUST_CHECK veil_err veil_collateral_add_file(veil_collateral *c, const char *path);
-/* Adds every regular file below dir (VEIL_COLLATERAL_MAX_DEPTH levels) whose
- * name ends in .pem .der .crt .cer .crl .json or has no extension, in sorted
- * order so results do not depend on directory order. */
+/* Adds every file below dir whose name does not start with '.', in sorted
+ * order so results do not depend on directory order. Folders nested deeper
+ * than VEIL_COLLATERAL_MAX_DEPTH, and entries that are not regular files or
+ * folders, are errors: a collateral directory is never read in part. */
 VEIL_MUST_CHECK veil_err veil_collateral_add_dir(veil_collateral *c, const char *dir);
 void veil_collateral_clear(veil_collateral *c);
 

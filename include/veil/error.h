@@ -50,6 +50,10 @@ veil_err veil_fail_context(veil_err err, const char *fmt, ...) VEIL_PRINTF(2, 3)
 /* The detail of the last failure on this thread, or "" if none. */
 const char *veil_err_detail(void);
 
+/* Replaces control characters in s (NUL-terminated) with '?', in place.
+ * Every message that may quote untrusted text passes through it. */
+void veil_text_sanitize(char *s);
+
 /* Clears the detail (at the start of a top-level operation). */
 void veil_err_clear(void);
 

@@ -34,6 +34,13 @@ typedef struct verify_args {
 	const char *evidence_path;
 	cli_encoding encoding;
 	bool json;
+	/* --certs and --collateral in the order given; loaded after parsing so
+	 * their errors are reported like any other input error. */
+	struct {
+		const char *path;
+		bool is_dir;
+	} source[VEIL_COLLATERAL_MAX_FILES];
+	size_t nsource;
 	veil_collateral collateral;
 } verify_args;
 
@@ -117,17 +124,16 @@ static int parse_args(int argc, char **argv, verify_args *a)
 			a->json = true;
 			break;
 		case OPT_CERTS:
-			if (veil_collateral_add_file(&a->collateral, optarg) != VEIL_OK) {
-				fprintf(stderr, "veil verify: --certs: %s\n", veil_err_detail());
-				return CLI_EXIT_USAGE;
-			}
-			break;
 		case OPT_COLL:
-			if (veil_collateral_add_dir(&a->collateral, optarg) != VEIL_OK) {
-				fprintf(stderr, "veil verify: --collateral: %s\n",
-					veil_err_detail());
+			if (a->nsource == VEIL_COLLATERAL_MAX_FILES) {
+				fprintf(stderr,
+					"veil verify: more than %d --certs / --collateral\n",
+					VEIL_COLLATERAL_MAX_FILES);
 				return CLI_EXIT_USAGE;
 			}
+			a->source[a->nsource].path = optarg;
+			a->source[a->nsource].is_dir = c == OPT_COLL;
+			a->nsource++;
 			break;
 		case OPT_ENC:
 			if (strcmp(optarg, "auto") == 0)
@@ -269,8 +275,28 @@ int cmd_verify(int argc, char **argv)
 		rc = verify_input_error(&a, NULL, msg);
 		goto out;
 	}
+	for (size_t i = 0; i < a.nsource; i++) {
+		veil_err e = a.source[i].is_dir
+				 ? veil_collateral_add_dir(&a.collateral, a.source[i].path)
+				 : veil_collateral_add_file(&a.collateral, a.source[i].path);
+		if (e != VEIL_OK) {
+			snprintf(msg, sizeof msg, "%s: %s",
+				 a.source[i].is_dir ? "--collateral" : "--certs",
+				 veil_err_detail());
+			rc = verify_input_error(&a, NULL, msg);
+			goto out;
+		}
+	}
 	if (a.report_data_hex != NULL) {
 		size_t n;
+		/* An empty value would silently mean "all zeros": a script whose
+		 * nonce variable is empty must fail, not check for no nonce. */
+		if (a.report_data_hex[0] == '\0') {
+			rc = verify_input_error(&a, NULL,
+						"--report-data is empty; give the "
+						"expected value in hex");
+			goto out;
+		}
 		if (veil_hex_decode(a.report_data_hex, strlen(a.report_data_hex), rd, sizeof rd,
 				    &n) != VEIL_OK) {
 			snprintf(msg, sizeof msg, "--report-data: %s", veil_err_detail());

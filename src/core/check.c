@@ -35,6 +35,7 @@ bool veil_checks_add(veil_checks *c, const char *name, bool ok, const char *fmt,
 	va_start(ap, fmt);
 	vsnprintf(k->detail, sizeof k->detail, fmt, ap);
 	va_end(ap);
+	veil_text_sanitize(k->detail);
 	return ok;
 }
 

@@ -29,6 +29,16 @@ static const char *const err_names[VEIL_E_COUNT_] = {
     [VEIL_E_MISMATCH] = "values do not match",
 };
 
+void veil_text_sanitize(char *s)
+{
+	/* Messages quote attacker-chosen text (certificate names, file names,
+	 * JSON strings); a newline or an escape sequence in one could forge a
+	 * line of output such as "verdict: GENUINE". Control bytes become '?'. */
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
 const char *veil_err_str(veil_err err)
 {
 	if ((unsigned)err >= VEIL_E_COUNT_)
@@ -42,6 +52,7 @@ veil_err veil_fail(veil_err err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err_detail, sizeof err_detail, fmt, ap);
 	va_end(ap);
+	veil_text_sanitize(err_detail);
 	return err;
 }
 
@@ -59,6 +70,7 @@ veil_err veil_fail_context(veil_err err, const char *fmt, ...)
 	if (snprintf(err_detail, sizeof err_detail, "%s: %s", prefix,
 		     old[0] == '\0' ? veil_err_str(err) : old) < 0)
 		err_detail[0] = '\0';
+	veil_text_sanitize(err_detail);
 	return err;
 }
 

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -98,20 +97,6 @@ veil_err veil_collateral_add_file(veil_collateral *c, const char *path)
 	return err;
 }
 
-static bool collateral_wanted_name(const char *name)
-{
-	static const char *const exts[] = {".pem", ".der", ".crt", ".cer", ".crl", ".json"};
-	const char *dot = strrchr(name, '.');
-	if (name[0] == '.')
-		return false;
-	if (dot == NULL)
-		return true;
-	for (size_t i = 0; i < sizeof exts / sizeof exts[0]; i++)
-		if (strcasecmp(dot, exts[i]) == 0)
-			return true;
-	return false;
-}
-
 static int name_cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -153,11 +138,19 @@ static veil_err collateral_walk(veil_collateral *c, const char *dir, int depth)
 			   dir);
 		CHECK_THAT(stat(path, &st) == 0, VEIL_E_IO, "cannot stat %s: %s", path,
 			   strerror(errno));
+		/* Nothing in the directory is skipped without a word: every
+		 * file is read (the formats decide what is theirs), and a tree
+		 * deeper than the limit is an error, not a partial read. */
 		if (S_ISDIR(st.st_mode)) {
-			if (depth < VEIL_COLLATERAL_MAX_DEPTH)
-				CHECK(collateral_walk(c, path, depth + 1));
-		} else if (S_ISREG(st.st_mode) && collateral_wanted_name(names[i])) {
+			CHECK_THAT(depth < VEIL_COLLATERAL_MAX_DEPTH, VEIL_E_LIMIT,
+				   "collateral directory %s is nested deeper than %d levels", path,
+				   VEIL_COLLATERAL_MAX_DEPTH);
+			CHECK(collateral_walk(c, path, depth + 1));
+		} else if (S_ISREG(st.st_mode)) {
 			CHECK(veil_collateral_add_file(c, path));
+		} else {
+			CHECK_THAT(false, VEIL_E_IO,
+				   "%s in the collateral directory is not a regular file", path);
 		}
 	}
 out:

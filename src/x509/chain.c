@@ -42,7 +42,8 @@ static veil_err chain_check_available_crls(STACK_OF(X509) * chain, STACK_OF(X509
 			       veil_cert_cn(issuer, cn, sizeof cn));
 			ERR_clear_error();
 			TRY(veil_crl_validity(crl, &this_update, &next_update));
-			ENSURE(at >= this_update && at <= next_update, VEIL_E_EXPIRED,
+			/* As OpenSSL: current while thisUpdate <= at < nextUpdate. */
+			ENSURE(at >= this_update && at < next_update, VEIL_E_EXPIRED,
 			       "CRL of \"%s\" is not current at the verification time",
 			       veil_cert_cn(issuer, cn, sizeof cn));
 			ENSURE(X509_CRL_get0_by_cert(crl, &rev, cert) != 1, VEIL_E_REVOKED,

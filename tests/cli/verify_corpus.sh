@@ -183,6 +183,27 @@ expect tdx.spr_e4.tcb_info_without_qe_identity 1 '(.verified | not)' -- \
 printf '{"tcb\\u0049nfo":{},"signature":"00"}' >"$TMP/poison.json"
 expect tdx.phala.poisoned_collateral 1 '(.verified | not)' -- \
 	--at 2025-07-19T10:00:34Z --certs "$PH/tdx_quote_collateral.json" --certs "$TMP/poison.json" "$PH/tdx_quote"
+# Collateral in a form Veil does not read is refused, never skipped: with
+# the real sample collateral this quote is NOT GENUINE (no TCB level), so a
+# quietly skipped file would flip the verdict.
+{ printf '\xef\xbb\xbf'; cat "$GT/sample_tcbInfo_response"; } >"$TMP/bom.json"
+expect tdx.collateral.bom_refused 1 '(.verified | not)' -- \
+	--at 2023-07-01T01:00:00Z --certs "$TMP/bom.json" --certs "$GT/sample_qeIdentity_response" \
+	--certs "$GT/tcbinfo_issuer_chain.DERIVED.pem" "$GT/tdx_prod_quote_SPR_E4.dat"
+{ printf '['; cat "$GT/sample_tcbInfo_response"; printf ']'; } >"$TMP/array.json"
+expect tdx.collateral.array_refused 1 '(.verified | not)' -- \
+	--at 2023-07-01T01:00:00Z --certs "$TMP/array.json" --certs "$GT/sample_qeIdentity_response" \
+	--certs "$GT/tcbinfo_issuer_chain.DERIVED.pem" "$GT/tdx_prod_quote_SPR_E4.dat"
+mkdir -p "$TMP/txtcoll"
+cp "$GT/sample_tcbInfo_response" "$TMP/txtcoll/tcbinfo.txt"
+cp "$GT/sample_qeIdentity_response" "$TMP/txtcoll/qeidentity.txt"
+cp "$GT/tcbinfo_issuer_chain.DERIVED.pem" "$TMP/txtcoll/chain.txt"
+expect tdx.collateral.dir_reads_every_file 1 '(.verified | not) and ([.checks[] | select(.name == "tcb.status" and (.ok | not))] | length == 1)' -- \
+	--at 2023-07-01T01:00:00Z --collateral "$TMP/txtcoll" "$GT/tdx_prod_quote_SPR_E4.dat"
+mkdir -p "$TMP/deep/a/b/c"
+cp "$GT/sample_tcbInfo_response" "$TMP/deep/a/b/c/tcbinfo.json"
+expect tdx.collateral.dir_too_deep 2 '.error | test("nested deeper")' -- \
+	--at 2023-07-01T01:00:00Z --collateral "$TMP/deep" "$GT/tdx_prod_quote_SPR_E4.dat"
 # CRLs alone still apply to the PCK chain.
 expect tdx.spr_e4.crls_only 0 '.verified and .claims.revocation == "checked" and .claims.tcb_status == "Unknown"' -- \
 	--at 2023-07-01T01:00:00Z --certs "$GT/pckcrl" --certs "$GT/rootcrl.der" \
@@ -228,7 +249,9 @@ texpect text.stdin 0 '^verdict: GENUINE$' -- --at 2023-07-01T01:00:00Z - <"$Q"
 # ---- usage errors ----
 expect usage.bad_time 2 '.error != null' -- --at yesterday "$Q"
 expect usage.bad_report_data 2 '.error != null' -- --report-data xyz "$Q"
+expect usage.empty_report_data 2 '.error != null' -- --report-data "" "$Q"
 expect usage.missing_file 2 '.error != null' -- "$TMP/does-not-exist"
+expect usage.missing_certs 2 '.error | test("--certs")' -- --certs "$TMP/no-such.pem" "$Q"
 expect usage.unknown_tee 2 '.error != null' -- --tee sgx "$Q"
 
 echo "verify_corpus: $pass passed, $fail failed"

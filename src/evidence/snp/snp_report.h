@@ -223,12 +223,15 @@ VEIL_MUST_CHECK veil_err snp_cache_insert(void **cache, const struct snp_cache_k
 					  int64_t not_before, int64_t not_after);
 size_t snp_cache_count(const void *cache);
 
-/* snp_verify.c: VEK -> ASK (VCEK) or ASVK (VLEK) -> ARK of `product`. */
+/* snp_verify.c: VEK -> ASK (VCEK) or ASVK (VLEK) -> ARK of `product`, at
+ * `at`, with the AMD CRLs found in c (may be NULL) for that chain;
+ * *crls_applied (may be NULL) gets how many. */
 VEIL_MUST_CHECK veil_err snp_chain_verify(X509 *vek, bool is_vlek, enum snp_product product,
-					  int64_t at);
-/* The same with explicit intermediate and root (for tests). */
+					  const veil_collateral *c, int64_t at,
+					  size_t *crls_applied);
+/* The same with explicit intermediate, root and CRLs (crls may be NULL). */
 VEIL_MUST_CHECK veil_err snp_chain_verify_with(X509 *vek, X509 *intermediate, X509 *root,
-					       int64_t at);
+					       STACK_OF(X509_CRL) * crls, int64_t at);
 VEIL_MUST_CHECK veil_err snp_report_signature_verify(const struct snp_report *r, EVP_PKEY *pub);
 void snp_cache_free(void *cache);
 struct veil_verify_ctx;

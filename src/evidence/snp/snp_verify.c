@@ -32,7 +32,8 @@
 #include "veil/timeutil.h"
 #include "veil/x509.h"
 
-veil_err snp_chain_verify_with(X509 *vek, X509 *intermediate, X509 *root, int64_t at)
+veil_err snp_chain_verify_with(X509 *vek, X509 *intermediate, X509 *root, STACK_OF(X509_CRL) * crls,
+			       int64_t at)
 {
 	STACK_OF(X509) *st = sk_X509_new_null();
 	veil_err err;
@@ -41,30 +42,79 @@ veil_err snp_chain_verify_with(X509 *vek, X509 *intermediate, X509 *root, int64_
 		sk_X509_free(st);
 		return veil_fail(VEIL_E_NOMEM, "SNP chain: out of memory");
 	}
-	err = veil_chain_verify(vek, st, root, NULL, false, at);
+	err = veil_chain_verify(vek, st, root, crls, false, at);
 	sk_X509_free(st);
 	return err;
 }
 
-veil_err snp_chain_verify(X509 *vek, bool is_vlek, enum snp_product product, int64_t at)
+/*
+ * The CRLs among the collateral that can apply to this chain: issued (by
+ * name) by the product's ARK, which lists revoked ASKs and ASVKs, or by the
+ * ASK / ASVK, which lists revoked VEKs (AMD KDS /vcek/v1/<product>/crl).
+ * veil_chain_verify checks each one's signature by that issuer and that it
+ * is current. A blob in PEM CRL form that does not parse is an error: a
+ * supplied CRL is never skipped.
+ */
+static veil_err amd_crls(const veil_collateral *c, X509 *intermediate, X509 *ark,
+			 STACK_OF(X509_CRL) * *out)
 {
+	STACK_OF(X509_CRL) *crls = sk_X509_CRL_new_null();
+	static const char pem_crl[] = "-----BEGIN X509 CRL-----";
+
+	ENSURE(crls != NULL, VEIL_E_NOMEM, "out of memory for CRLs");
+	for (size_t i = 0; c != NULL && i < c->count; i++) {
+		const veil_blob *b = &c->blob[i];
+		X509_CRL *crl = NULL;
+		bool pem = memmem(b->data, b->len, pem_crl, sizeof pem_crl - 1) != NULL;
+		veil_err err = veil_crl_parse(b->data, b->len, &crl);
+		if (err != VEIL_OK) {
+			if (pem) {
+				sk_X509_CRL_pop_free(crls, X509_CRL_free);
+				return veil_fail_context(err, "CRL %s", b->origin);
+			}
+			veil_err_clear(); /* a certificate or other file, not a CRL */
+			continue;
+		}
+		X509_NAME *issuer = X509_CRL_get_issuer(crl);
+		if ((X509_NAME_cmp(issuer, X509_get_subject_name(ark)) == 0 ||
+		     X509_NAME_cmp(issuer, X509_get_subject_name(intermediate)) == 0) &&
+		    sk_X509_CRL_push(crls, crl) > 0)
+			continue;
+		X509_CRL_free(crl);
+	}
+	*out = crls;
+	return VEIL_OK;
+}
+
+veil_err snp_chain_verify(X509 *vek, bool is_vlek, enum snp_product product,
+			  const veil_collateral *c, int64_t at, size_t *crls_applied)
+{
+	STACK_OF(X509_CRL) *crls = NULL;
 	X509 *ark, *ask, *asvk;
 	veil_err err;
 
 	TRY(snp_roots_get(product, &ark, &ask, &asvk));
-	err = snp_chain_verify_with(vek, is_vlek ? asvk : ask, ark, at);
+	TRY(amd_crls(c, is_vlek ? asvk : ask, ark, &crls));
+	err = snp_chain_verify_with(vek, is_vlek ? asvk : ask, ark, crls, at);
+	if (crls_applied != NULL)
+		*crls_applied = (size_t)sk_X509_CRL_num(crls);
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
 	if (err != VEIL_OK)
 		return veil_fail_context(err, "%s -> %s -> ARK-%s", is_vlek ? "VLEK" : "VCEK",
 					 is_vlek ? "ASVK" : "ASK", snp_product_name(product));
 	return VEIL_OK;
 }
 
-/* The intersection of the validity windows of VEK, ASK/ASVK and ARK. */
-static veil_err chain_window(X509 *vek, bool is_vlek, enum snp_product product, int64_t *nb,
-			     int64_t *na)
+/* The intersection of the validity windows of VEK, ASK/ASVK and ARK, and of
+ * the AMD CRLs applied to them (current while thisUpdate <= at < nextUpdate),
+ * so a cached chain is reused only while a cold check would say the same. */
+static veil_err chain_window(X509 *vek, bool is_vlek, enum snp_product product,
+			     const veil_collateral *coll, int64_t *nb, int64_t *na)
 {
+	STACK_OF(X509_CRL) *crls = NULL;
 	X509 *ark, *ask, *asvk, *c[3];
 	int64_t b, a;
+	veil_err err = VEIL_OK;
 
 	TRY(snp_roots_get(product, &ark, &ask, &asvk));
 	c[0] = vek;
@@ -77,7 +127,15 @@ static veil_err chain_window(X509 *vek, bool is_vlek, enum snp_product product, 
 		*nb = b > *nb ? b : *nb;
 		*na = a < *na ? a : *na;
 	}
-	return VEIL_OK;
+	TRY(amd_crls(coll, c[1], ark, &crls));
+	for (int i = 0; i < sk_X509_CRL_num(crls); i++) {
+		CHECK(veil_crl_validity(sk_X509_CRL_value(crls, i), &b, &a));
+		*nb = b > *nb ? b : *nb;
+		*na = a < *na ? a : *na;
+	}
+out:
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
+	return err;
 }
 
 veil_err snp_report_signature_verify(const struct snp_report *r, EVP_PKEY *pub)
@@ -213,7 +271,8 @@ static bool found_cached(const struct snp_report *r, const veil_verify_ctx *ctx,
 	veil_time_format(e->not_before, nb);
 	veil_time_format(e->not_after, na);
 	veil_time_format(ctx->at, at);
-	if (ctx->at >= e->not_before && ctx->at <= e->not_after) {
+	/* notAfter is exclusive, as in OpenSSL's own check (X509_cmp_time). */
+	if (ctx->at >= e->not_before && ctx->at < e->not_after) {
 		snprintf(msg, sizeof msg, "verified earlier (VEK sha256 %s...), valid %s to %s", fp,
 			 nb, na);
 		add(all, checks, "vek.chain", true, msg);
@@ -246,17 +305,19 @@ static bool found_in_collateral(const struct snp_report *r, const veil_verify_ct
 		add_err(all, checks, "vek.found", err, "");
 		return false;
 	}
-	/* The first candidate whose chain verifies (and, when CHIP_ID is masked,
-	 * whose key verifies the report) wins; otherwise the best match, so the
-	 * checks below say what is wrong with it. */
+	/* The first candidate whose chain verifies wins, and when the report
+	 * does not name its chip (CHIP_ID masked, or VLEK-signed: several VLEKs
+	 * can share a TCB) only one whose key verifies the report; otherwise
+	 * the best match, so the checks below say what is wrong with it. */
 	for (size_t i = 0; i < list.count && v == NULL; i++) {
 		struct snp_vek *c = &list.item[i];
 		EVP_PKEY *pk;
 		product_decide(r, &c->ext, ctx->product, &p, msg, sizeof msg);
 		if (p == SNP_PRODUCT_UNKNOWN ||
-		    snp_chain_verify(c->cert, c->ext.is_vlek, p, ctx->at) != VEIL_OK)
+		    snp_chain_verify(c->cert, c->ext.is_vlek, p, ctx->collateral, ctx->at, NULL) !=
+			VEIL_OK)
 			continue;
-		if (r->mask_chip_key) {
+		if (r->mask_chip_key || c->ext.is_vlek) {
 			pk = X509_get_pubkey(c->cert);
 			err = pk != NULL ? snp_report_signature_verify(r, pk) : VEIL_E_CRYPTO;
 			EVP_PKEY_free(pk);
@@ -273,10 +334,13 @@ static bool found_in_collateral(const struct snp_report *r, const veil_verify_ct
 	product_ok = product_decide(r, &v->ext, ctx->product, &p, msg, sizeof msg);
 	add(all, checks, "product", product_ok, msg);
 	if (p != SNP_PRODUCT_UNKNOWN) {
-		err = snp_chain_verify(v->cert, v->ext.is_vlek, p, ctx->at);
-		snprintf(detail, sizeof detail, "%s -> %s -> ARK-%s",
+		size_t ncrl = 0;
+		err = snp_chain_verify(v->cert, v->ext.is_vlek, p, ctx->collateral, ctx->at, &ncrl);
+		snprintf(detail, sizeof detail, "%s -> %s -> ARK-%s; %s",
 			 v->ext.is_vlek ? "VLEK" : "VCEK", v->ext.is_vlek ? "ASVK" : "ASK",
-			 snp_product_name(p));
+			 snp_product_name(p),
+			 ncrl > 0 ? "AMD CRLs applied"
+				  : "revocation unchecked (no AMD CRL supplied)");
 		chain_ok = add_err(all, checks, "vek.chain", err, detail);
 	} else {
 		add(all, checks, "vek.chain", false, "no product, so no AMD root to chain to");
@@ -284,9 +348,11 @@ static bool found_in_collateral(const struct snp_report *r, const veil_verify_ct
 	f->pkey = X509_get_pubkey(v->cert);
 	f->ext = v->ext;
 	f->product = p;
+	/* Cached only when the key identifies the VEK: a chip-named VCEK, or the
+	 * only VLEK candidate in this collateral. */
 	if (chain_ok && product_ok && cache != NULL && ctx->collateral != NULL &&
-	    !r->mask_chip_key && f->pkey != NULL &&
-	    chain_window(v->cert, v->ext.is_vlek, p, &nb, &na) == VEIL_OK) {
+	    !r->mask_chip_key && (!v->ext.is_vlek || list.count == 1) && f->pkey != NULL &&
+	    chain_window(v->cert, v->ext.is_vlek, p, ctx->collateral, &nb, &na) == VEIL_OK) {
 		struct snp_cache_key k;
 		cache_key(r, ctx, &k);
 		/* A cache that cannot grow only costs speed. */

@@ -20,6 +20,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "evidence/tdx/tdx_collateral_scan.h"
 #include "veil/codec.h"
@@ -204,11 +205,16 @@ static veil_err scan_phala(tdx_scan *s, const char *origin, const json_t *obj)
 	json_t *v;
 	const char *sig;
 
-	TRY(veil_json_get_string(obj, "tcb_info_signature", &sig));
-	v = json_object_get(obj, "tcb_info");
-	ENSURE(json_is_string(v), VEIL_E_MALFORMED, "%s: \"tcb_info\" must be a string", origin);
-	TRY(add_doc(s, true, origin, (const uint8_t *)json_string_value(v), json_string_length(v),
-		    sig));
+	/* Each part is optional (a set may carry only the QE identity and the
+	 * CRLs), but every part present is used or refused, never skipped. */
+	if (json_object_get(obj, "tcb_info") != NULL) {
+		TRY(veil_json_get_string(obj, "tcb_info_signature", &sig));
+		v = json_object_get(obj, "tcb_info");
+		ENSURE(json_is_string(v), VEIL_E_MALFORMED, "%s: \"tcb_info\" must be a string",
+		       origin);
+		TRY(add_doc(s, true, origin, (const uint8_t *)json_string_value(v),
+			    json_string_length(v), sig));
+	}
 	if (json_object_get(obj, "qe_identity") != NULL) {
 		TRY(veil_json_get_string(obj, "qe_identity_signature", &sig));
 		v = json_object_get(obj, "qe_identity");
@@ -251,38 +257,73 @@ static veil_err scan_json(tdx_scan *s, const veil_blob *b)
 	veil_err err;
 	const char *origin = b->origin ? b->origin : "collateral";
 
+	/* JSON in a collateral set is only ever Intel collateral (AMD's is
+	 * certificates), so JSON that is not one of the forms read here is
+	 * refused rather than skipped: a file that is not understood must not
+	 * quietly turn into "no collateral". */
 	err = veil_json_parse(b->data, b->len, &obj);
-	if (err != VEIL_OK) {
-		/* Ours but unreadable (e.g. a duplicate key): refuse; other JSON
-		 * may belong to another format and is left alone. */
-		if (contains(b->data, b->len, "\"tcbInfo\"") ||
-		    contains(b->data, b->len, "\"enclaveIdentity\"") ||
-		    contains(b->data, b->len, "\"tcb_info\""))
-			return veil_fail_context(err, "%s", origin);
-		return VEIL_OK;
-	}
-	if (!json_is_object(obj))
-		err = VEIL_OK;
-	else if (json_object_get(obj, "tcbInfo") != NULL)
+	if (err != VEIL_OK)
+		return veil_fail_context(err, "%s (JSON in the collateral)", origin);
+	if (json_is_object(obj) && json_object_get(obj, "tcbInfo") != NULL)
 		err = scan_pcs(s, origin, b, obj, "tcbInfo");
-	else if (json_object_get(obj, "enclaveIdentity") != NULL)
+	else if (json_is_object(obj) && json_object_get(obj, "enclaveIdentity") != NULL)
 		err = scan_pcs(s, origin, b, obj, "enclaveIdentity");
-	else if (json_object_get(obj, "tcb_info") != NULL)
+	else if (json_is_object(obj) && (json_object_get(obj, "tcb_info") != NULL ||
+					 json_object_get(obj, "qe_identity") != NULL ||
+					 json_object_get(obj, "pck_crl") != NULL ||
+					 json_object_get(obj, "root_ca_crl") != NULL))
 		err = scan_phala(s, origin, obj);
+	else
+		err = veil_fail(VEIL_E_UNSUPPORTED,
+				"%s: JSON that is neither an Intel PCS TCB Info / QE Identity "
+				"response nor QuoteCollateralV3 collateral; remove it from the "
+				"collateral",
+				origin);
 	json_decref(obj);
 	return err;
 }
+
+/* Case-insensitive search for text that only Intel collateral contains. */
+static bool mentions_intel_collateral(const uint8_t *p, size_t n)
+{
+	static const char *const markers[] = {"tcbinfo",     "enclaveidentity", "tcb_info",
+					      "qe_identity", "pck_crl",         "tcbinfo_issuer"};
+	for (size_t m = 0; m < sizeof markers / sizeof markers[0]; m++) {
+		size_t k = strlen(markers[m]);
+		for (size_t i = 0; i + k <= n; i++)
+			if (strncasecmp((const char *)p + i, markers[m], k) == 0)
+				return true;
+	}
+	return false;
+}
+
+static veil_err scan_other(tdx_scan *s, const veil_blob *b, const char *origin);
 
 veil_err tdx_scan_blob(tdx_scan *s, const veil_blob *b)
 {
 	size_t i = 0;
 	const char *origin = b->origin ? b->origin : "collateral";
 
+	if (b->len >= 3 && memcmp(b->data, "\xef\xbb\xbf", 3) == 0)
+		return veil_fail(VEIL_E_MALFORMED,
+				 "%s starts with a UTF-8 byte-order mark; Intel serves collateral "
+				 "without one: save the file as served",
+				 origin);
 	while (i < b->len && (b->data[i] == ' ' || b->data[i] == '\t' || b->data[i] == '\r' ||
 			      b->data[i] == '\n'))
 		i++;
-	if (i < b->len && b->data[i] == '{')
+	if (i < b->len && (b->data[i] == '{' || b->data[i] == '['))
 		return scan_json(s, b);
+	veil_err err = scan_other(s, b, origin);
+	if (err != VEIL_OK)
+		return err;
+	return VEIL_OK;
+}
+
+/* Certificates and CRLs, PEM or DER; anything else is not ours, unless it
+ * mentions Intel collateral, which is then a form we cannot read: refused. */
+static veil_err scan_other(tdx_scan *s, const veil_blob *b, const char *origin)
+{
 	if (contains(b->data, b->len, "-----BEGIN X509 CRL-----"))
 		return add_crl(s, origin, b->data, b->len);
 	if (contains(b->data, b->len, "-----BEGIN CERTIFICATE-----"))
@@ -299,5 +340,12 @@ veil_err tdx_scan_blob(tdx_scan *s, const veil_blob *b)
 		return add_certs(s, origin, b->data, b->len);
 	}
 	veil_err_clear();
+	if (mentions_intel_collateral(b->data, b->len))
+		return veil_fail(
+		    VEIL_E_UNSUPPORTED,
+		    "%s mentions Intel collateral (tcbInfo, enclaveIdentity, CRLs) but "
+		    "is not in a form Veil reads (PCS JSON, QuoteCollateralV3 JSON, PEM "
+		    "or DER); remove it or save it as served",
+		    origin);
 	return VEIL_OK;
 }

@@ -15,10 +15,12 @@
  * after an earlier failure still run, so a user sees every reason. A long-
  * lived verifier passes a cache slot (tdx_verify_cache.c): verified PCK
  * chains (keyed by the quote's PEM bytes, compared in full, and the
- * collateral id) and loaded collateral (keyed by collateral id and FMSPC) are
- * remembered, with their validity windows re-checked at each call's time;
- * next to a cached chain, the last QE report verified under it (every byte
- * compared before reuse). A warm verification of a quote from a known
+ * collateral id; reused only inside their certificates' validity and the
+ * collateral's window) and loaded collateral (keyed by collateral id and
+ * FMSPC; reused only inside the window in which nothing in the set changes
+ * validity, so a warm verdict is always the cold one); next to a cached
+ * chain, the last QE report verified under it (every byte compared before
+ * reuse). A warm verification of a quote from a known
  * platform then costs the one ECDSA verification specific to each quote,
  * plus compares.
  */

@@ -128,7 +128,8 @@ tdx_chain_entry *tdx_cache_chain_get(tdx_cache *c, const tdx_chain_key *k)
 {
 	tdx_chain_entry *e = chain_lookup(c, k);
 
-	if (e == NULL || e->not_before > k->at || k->at > e->not_after)
+	/* notAfter is exclusive, as in OpenSSL's own check (X509_cmp_time). */
+	if (e == NULL || e->not_before > k->at || k->at >= e->not_after)
 		return NULL;
 	e->stamp = ++c->clock;
 	return e;
