@@ -32,12 +32,6 @@ VEIL_MUST_CHECK veil_err veil_ecdsa_verify_be(EVP_PKEY *pub, const EVP_MD *md, c
 VEIL_MUST_CHECK veil_err veil_ecdsa_verify_le(EVP_PKEY *pub, const EVP_MD *md, const uint8_t *msg,
 					      size_t msg_len, const uint8_t *r, const uint8_t *s,
 					      size_t width);
-/* Same as above on a precomputed digest (for benchmarks and callers that
- * hash once). */
-VEIL_MUST_CHECK veil_err veil_ecdsa_verify_digest_be(EVP_PKEY *pub, const uint8_t *digest,
-						     size_t digest_len, const uint8_t *r,
-						     const uint8_t *s, size_t width);
-
 /* Builds a P-256 public key from the 64-byte x||y form Intel quotes carry. */
 VEIL_MUST_CHECK veil_err veil_p256_pubkey_from_xy(const uint8_t xy[64], EVP_PKEY **out);
 

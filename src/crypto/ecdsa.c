@@ -55,26 +55,18 @@ out:
 }
 
 static veil_err ecdsa_verify(EVP_PKEY *pub, const EVP_MD *md, const uint8_t *msg, size_t msg_len,
-			     bool prehashed, const uint8_t *r, const uint8_t *s, size_t width)
+			     const uint8_t *r, const uint8_t *s, size_t width)
 {
 	uint8_t *der = NULL;
 	int der_len = 0, rc;
 	veil_err err;
 
 	TRY(ecdsa_sig_der(r, s, width, &der, &der_len));
-	if (prehashed) {
-		EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new(pub, NULL);
-		rc = pctx != NULL && EVP_PKEY_verify_init(pctx) == 1
-			 ? EVP_PKEY_verify(pctx, der, (size_t)der_len, msg, msg_len)
-			 : -1;
-		EVP_PKEY_CTX_free(pctx);
-	} else {
-		EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-		rc = ctx != NULL && EVP_DigestVerifyInit(ctx, NULL, md, NULL, pub) == 1
-			 ? EVP_DigestVerify(ctx, der, (size_t)der_len, msg, msg_len)
-			 : -1;
-		EVP_MD_CTX_free(ctx);
-	}
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	rc = ctx != NULL && EVP_DigestVerifyInit(ctx, NULL, md, NULL, pub) == 1
+		 ? EVP_DigestVerify(ctx, der, (size_t)der_len, msg, msg_len)
+		 : -1;
+	EVP_MD_CTX_free(ctx);
 	OPENSSL_free(der);
 	if (rc == 1) {
 		err = VEIL_OK;
@@ -93,14 +85,7 @@ veil_err veil_ecdsa_verify_be(EVP_PKEY *pub, const EVP_MD *md, const uint8_t *ms
 			      const uint8_t *r, const uint8_t *s, size_t width)
 {
 	ENSURE(width > 0 && width <= ECDSA_MAX_WIDTH, VEIL_E_USAGE, "ECDSA width %zu", width);
-	return ecdsa_verify(pub, md, msg, msg_len, false, r, s, width);
-}
-
-veil_err veil_ecdsa_verify_digest_be(EVP_PKEY *pub, const uint8_t *digest, size_t digest_len,
-				     const uint8_t *r, const uint8_t *s, size_t width)
-{
-	ENSURE(width > 0 && width <= ECDSA_MAX_WIDTH, VEIL_E_USAGE, "ECDSA width %zu", width);
-	return ecdsa_verify(pub, NULL, digest, digest_len, true, r, s, width);
+	return ecdsa_verify(pub, md, msg, msg_len, r, s, width);
 }
 
 veil_err veil_ecdsa_verify_le(EVP_PKEY *pub, const EVP_MD *md, const uint8_t *msg, size_t msg_len,
@@ -113,7 +98,7 @@ veil_err veil_ecdsa_verify_le(EVP_PKEY *pub, const EVP_MD *md, const uint8_t *ms
 		rb[i] = r[width - 1 - i];
 		sb[i] = s[width - 1 - i];
 	}
-	return ecdsa_verify(pub, md, msg, msg_len, false, rb, sb, width);
+	return ecdsa_verify(pub, md, msg, msg_len, rb, sb, width);
 }
 
 veil_err veil_p256_pubkey_from_xy(const uint8_t xy[64], EVP_PKEY **out)
