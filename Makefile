@@ -7,10 +7,10 @@ BUILD    ?= build
 CC       ?= cc
 OPT      ?= -O2 -g
 SAN      ?=
-PKGS     := libcrypto jansson
+PKGS     := libcrypto jansson libxml-2.0 xmlsec1-openssl
 PKG_CHECK := $(shell pkg-config --exists $(PKGS) || echo missing)
 ifeq ($(PKG_CHECK),missing)
-$(warning OpenSSL or jansson development files not found: run 'bash scripts/setup.sh' first)
+$(warning OpenSSL, jansson, libxml2 or xmlsec1 development files not found: run 'bash scripts/setup.sh' first)
 endif
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wstrict-prototypes \
             -Wmissing-prototypes -Wpointer-arith -Wundef -Wcast-align

@@ -14,6 +14,9 @@ packages=(
 	pkg-config
 	libssl-dev
 	libjansson-dev
+	libxml2-dev
+	libxmlsec1-dev
+	libxmlsec1-openssl
 	ca-certificates
 	jq
 )

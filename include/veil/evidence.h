@@ -24,7 +24,14 @@
 #include "veil/collateral.h"
 #include "veil/error.h"
 
-typedef enum veil_tee { VEIL_TEE_SNP = 0, VEIL_TEE_TDX, VEIL_TEE_COUNT_ } veil_tee;
+typedef enum veil_tee { VEIL_TEE_SNP = 0, VEIL_TEE_TDX, VEIL_TEE_NVIDIA, VEIL_TEE_COUNT_ } veil_tee;
+
+/* What to do when a certificate's revocation status cannot be learned (no
+ * CRL or OCSP response at hand). The zero value fails closed. */
+typedef enum veil_revocation_policy {
+	VEIL_REVOCATION_REQUIRE = 0,   /* unknown status fails the check */
+	VEIL_REVOCATION_ALLOW_UNKNOWN, /* unknown status passes, and says so */
+} veil_revocation_policy;
 
 /* A long-lived verifier: holds each format's cache. Not thread-safe; use one
  * per thread. */
@@ -37,11 +44,15 @@ typedef struct veil_verify_ctx {
 	const veil_collateral *collateral; /* borrowed, may be NULL */
 	veil_verifier *verifier;           /* borrowed, may be NULL: no caching */
 	const char *product;               /* SNP: expected product ("Milan"), or NULL */
+	/* NVIDIA: OCSP status of the GPU and RIM chains. (SNP and TDX check
+	 * the CRLs among the collateral; see docs/collateral.md.) */
+	veil_revocation_policy revocation;
 } veil_verify_ctx;
 
 typedef struct veil_evidence_format {
 	veil_tee tee;
-	const char *name; /* "snp", "tdx" */
+	const char *name; /* "snp", "tdx", "nvidia" */
+	bool device;      /* a device (GPU) report, not a CPU TEE's */
 	/* Cheap guess whether buf is this format (used by --tee auto). */
 	bool (*detect)(const uint8_t *buf, size_t len);
 	/* Pure: bytes in, struct out (caller frees with ->free). Borrows buf
@@ -75,5 +86,6 @@ VEIL_MUST_CHECK veil_err veil_evidence_verify(const veil_evidence_format *fmt, c
 /* The format modules, defined in src/evidence/<format>/. */
 extern const veil_evidence_format veil_snp_format;
 extern const veil_evidence_format veil_tdx_format;
+extern const veil_evidence_format veil_nvidia_format;
 
 #endif

@@ -34,6 +34,13 @@
 #define VEIL_TDX_ADVISORIES_MAX        64
 #define VEIL_TDX_MODULE_IDENTITIES_MAX 16
 
+/* How long an OCSP response without nextUpdate counts after its thisUpdate.
+ * RFC 6960 section 4.2.2.1: no nextUpdate means newer information is always
+ * available, so how stale a cached one may be is local policy. Seven days:
+ * a weekly refresh of the cache suffices, and it stays inside the ten days
+ * the CA/Browser Forum Baseline Requirements (4.9.10) allow any response. */
+#define VEIL_OCSP_MAX_AGE (7 * 24 * 3600)
+
 /* Verification checks recorded for one piece of evidence. */
 #define VEIL_CHECKS_MAX       48
 #define VEIL_CHECK_DETAIL_MAX 256

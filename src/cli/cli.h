@@ -30,6 +30,7 @@ typedef enum cli_encoding {
 	CLI_ENC_RAW,
 	CLI_ENC_HEX,
 	CLI_ENC_BASE64,
+	CLI_ENC_JSON, /* a bundle or evidence list, passed through as text */
 } cli_encoding;
 
 /* Reads evidence from path ("-" for standard input), decoding hex or base64

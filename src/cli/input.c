@@ -19,8 +19,8 @@
 #include "veil/limits.h"
 
 /* Encoded evidence is at most 4/3 (base64) or 2x (hex) the raw size, plus
- * line breaks. */
-#define CLI_INPUT_MAX (VEIL_EVIDENCE_MAX_BYTES * 3)
+ * line breaks; a JSON bundle or evidence list may be up to the JSON cap. */
+#define CLI_INPUT_MAX VEIL_JSON_MAX_BYTES
 
 const char *cli_encoding_name(cli_encoding enc)
 {
@@ -31,6 +31,8 @@ const char *cli_encoding_name(cli_encoding enc)
 		return "hex";
 	case CLI_ENC_BASE64:
 		return "base64";
+	case CLI_ENC_JSON:
+		return "json";
 	case CLI_ENC_AUTO:
 		break;
 	}
@@ -117,7 +119,11 @@ veil_err cli_read_evidence(const char *path, cli_encoding enc, uint8_t **out, si
 	if (enc == CLI_ENC_AUTO) {
 		text = strip_space(file, file_len, &text_len);
 		CHECK_THAT(text != NULL, VEIL_E_NOMEM, "out of memory");
-		if (all_in(text, text_len, hex_alpha) && text_len % 2 == 0)
+		/* '{' and '[' are in neither alphabet: JSON is never mistaken
+		 * for an encoded report. */
+		if (text_len > 0 && (text[0] == '{' || text[0] == '['))
+			enc = CLI_ENC_JSON;
+		else if (all_in(text, text_len, hex_alpha) && text_len % 2 == 0)
 			enc = CLI_ENC_HEX;
 		else if (all_in(text, text_len, b64_alpha) && text_len % 4 == 0)
 			enc = CLI_ENC_BASE64;
@@ -128,7 +134,11 @@ veil_err cli_read_evidence(const char *path, cli_encoding enc, uint8_t **out, si
 		CHECK_THAT(text != NULL, VEIL_E_NOMEM, "out of memory");
 	}
 
-	if (enc == CLI_ENC_RAW) {
+	if (enc == CLI_ENC_JSON) {
+		*out = file;
+		*len = file_len;
+		file = NULL;
+	} else if (enc == CLI_ENC_RAW) {
 		CHECK_THAT(file_len <= VEIL_EVIDENCE_MAX_BYTES, VEIL_E_LIMIT,
 			   "%s is %zu bytes, over the %d-byte evidence limit", path, file_len,
 			   VEIL_EVIDENCE_MAX_BYTES);

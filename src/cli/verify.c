@@ -1,10 +1,16 @@
 /*
- * verify.c - `veil verify`: is this SEV-SNP report or TDX quote genuine, and
- * what does it say?
+ * verify.c - `veil verify`: is this SEV-SNP report, TDX quote, NVIDIA GPU
+ * report or evidence bundle genuine, and what does it say?
  *
- *   veil verify [--tee snp|tdx|auto] [--certs FILE]... [--collateral DIR]
- *               [--at RFC3339] [--report-data HEX] [--product NAME]
- *               [--encoding auto|raw|hex|base64] [--json] EVIDENCE
+ *   veil verify [--tee snp|tdx|nvidia|auto] [--certs FILE]... [--collateral DIR]
+ *               [--rims DIR] [--at RFC3339] [--report-data HEX] [--nonce HEX]
+ *               [--product NAME] [--allow-unknown-revocation]
+ *               [--encoding auto|raw|hex|base64|json] [--json] EVIDENCE
+ *
+ * EVIDENCE in JSON is an evidence bundle (an object: CPU report plus GPU
+ * reports, docs/evidence-bundle.md) or a list of GPU reports as NVIDIA's
+ * SDK writes them (an array); both print one result with a submodule per
+ * part.
  *
  * Exit 0: genuine (and REPORT_DATA equals --report-data when given).
  * Exit 1: not genuine, or it could not be shown genuine; every failed check
@@ -19,18 +25,22 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "veil/bundle.h"
 #include "veil/codec.h"
 #include "veil/collateral.h"
 #include "veil/evidence.h"
 #include "veil/timeutil.h"
 
 #define REPORT_DATA_LEN 64
+#define NONCE_LEN       32
 
 typedef struct verify_args {
 	const char *tee;
 	const char *at_text;
 	const char *report_data_hex;
+	const char *nonce_hex;
 	const char *product;
+	bool allow_unknown_revocation;
 	const char *evidence_path;
 	cli_encoding encoding;
 	bool json;
@@ -38,6 +48,7 @@ typedef struct verify_args {
 	 * their errors are reported like any other input error. */
 	struct {
 		const char *path;
+		const char *option;
 		bool is_dir;
 	} source[VEIL_COLLATERAL_MAX_FILES];
 	size_t nsource;
@@ -46,28 +57,34 @@ typedef struct verify_args {
 
 static void verify_usage(FILE *out)
 {
-	fprintf(
-	    out,
-	    "usage: veil verify [options] EVIDENCE\n"
-	    "\n"
-	    "Checks that an AMD SEV-SNP attestation report or an Intel TDX quote is genuine\n"
-	    "(signatures, certificate chains to the pinned AMD / Intel roots, collateral) and\n"
-	    "prints its claims. EVIDENCE is a file (or - for standard input) holding the\n"
-	    "report or quote as raw bytes, hex or base64.\n"
-	    "\n"
-	    "options:\n"
-	    "  --tee snp|tdx|auto     evidence format (default: auto, detected from the bytes)\n"
-	    "  --certs FILE           a certificate, chain, CRL or TCB Info / QE Identity file;\n"
-	    "                         repeat as needed (SNP: the VCEK or VLEK)\n"
-	    "  --collateral DIR       a directory of such files (docs/collateral.md)\n"
-	    "  --at TIME              verify at this RFC 3339 time (default: now)\n"
-	    "  --report-data HEX      also require REPORT_DATA to equal HEX (up to 64 bytes,\n"
-	    "                         zero-padded on the right to 64)\n"
-	    "  --product NAME         SNP: require this product (Milan, Genoa, Turin)\n"
-	    "  --encoding ENC         auto, raw, hex or base64 (default: auto)\n"
-	    "  --json                 print one JSON object instead of text\n"
-	    "\n"
-	    "exit status: 0 genuine, 1 not genuine, 2 usage or malformed input\n");
+	fprintf(out,
+		"usage: veil verify [options] EVIDENCE\n"
+		"\n"
+		"Checks that an AMD SEV-SNP attestation report, an Intel TDX quote or an NVIDIA\n"
+		"GPU attestation report is genuine (signatures, certificate chains to the pinned\n"
+		"AMD / Intel / NVIDIA roots, collateral, RIMs) and prints its claims. EVIDENCE is\n"
+		"a file (or - for standard input) holding the report as raw bytes, hex or base64,\n"
+		"or a JSON evidence bundle (CPU + GPU) or list of GPU reports.\n"
+		"\n"
+		"options:\n"
+		"  --tee snp|tdx|nvidia|auto  evidence format (default: auto, from the bytes)\n"
+		"  --certs FILE           a certificate, chain, CRL, OCSP response or TCB Info /\n"
+		"                         QE Identity file; repeat as needed (SNP: the VCEK or\n"
+		"                         VLEK; NVIDIA: the GPU certificate chain)\n"
+		"  --collateral DIR       a directory of such files (docs/collateral.md)\n"
+		"  --rims DIR             NVIDIA: a directory of driver and VBIOS RIMs\n"
+		"  --at TIME              verify at this RFC 3339 time (default: now)\n"
+		"  --report-data HEX      also require REPORT_DATA to equal HEX (up to 64 bytes,\n"
+		"                         zero-padded on the right to 64)\n"
+		"  --nonce HEX            NVIDIA: also require the report's nonce to equal HEX\n"
+		"                         (32 bytes)\n"
+		"  --allow-unknown-revocation  NVIDIA: accept certificates whose OCSP status is\n"
+		"                         unknown (no response at hand); the claims say so\n"
+		"  --product NAME         SNP: require this product (Milan, Genoa, Turin)\n"
+		"  --encoding ENC         auto, raw, hex, base64 or json (default: auto)\n"
+		"  --json                 print one JSON object instead of text\n"
+		"\n"
+		"exit status: 0 genuine, 1 not genuine, 2 usage or malformed input\n");
 }
 
 /* Prints one error and returns exit code 2, as text or as a JSON object. */
@@ -89,11 +106,26 @@ static int verify_input_error(const verify_args *a, const char *tee, const char 
 
 static int parse_args(int argc, char **argv, verify_args *a)
 {
-	enum { OPT_TEE = 256, OPT_CERTS, OPT_COLL, OPT_AT, OPT_RD, OPT_PRODUCT, OPT_ENC, OPT_JSON };
+	enum {
+		OPT_TEE = 256,
+		OPT_CERTS,
+		OPT_COLL,
+		OPT_RIMS,
+		OPT_AT,
+		OPT_RD,
+		OPT_NONCE,
+		OPT_REVOCATION,
+		OPT_PRODUCT,
+		OPT_ENC,
+		OPT_JSON
+	};
 	static const struct option opts[] = {
 	    {"tee", required_argument, NULL, OPT_TEE},
 	    {"certs", required_argument, NULL, OPT_CERTS},
 	    {"collateral", required_argument, NULL, OPT_COLL},
+	    {"rims", required_argument, NULL, OPT_RIMS},
+	    {"nonce", required_argument, NULL, OPT_NONCE},
+	    {"allow-unknown-revocation", no_argument, NULL, OPT_REVOCATION},
 	    {"at", required_argument, NULL, OPT_AT},
 	    {"report-data", required_argument, NULL, OPT_RD},
 	    {"product", required_argument, NULL, OPT_PRODUCT},
@@ -117,6 +149,12 @@ static int parse_args(int argc, char **argv, verify_args *a)
 		case OPT_RD:
 			a->report_data_hex = optarg;
 			break;
+		case OPT_NONCE:
+			a->nonce_hex = optarg;
+			break;
+		case OPT_REVOCATION:
+			a->allow_unknown_revocation = true;
+			break;
 		case OPT_PRODUCT:
 			a->product = optarg;
 			break;
@@ -125,14 +163,19 @@ static int parse_args(int argc, char **argv, verify_args *a)
 			break;
 		case OPT_CERTS:
 		case OPT_COLL:
+		case OPT_RIMS:
 			if (a->nsource == VEIL_COLLATERAL_MAX_FILES) {
-				fprintf(stderr,
-					"veil verify: more than %d --certs / --collateral\n",
-					VEIL_COLLATERAL_MAX_FILES);
+				fprintf(
+				    stderr,
+				    "veil verify: more than %d --certs / --collateral / --rims\n",
+				    VEIL_COLLATERAL_MAX_FILES);
 				return CLI_EXIT_USAGE;
 			}
 			a->source[a->nsource].path = optarg;
-			a->source[a->nsource].is_dir = c == OPT_COLL;
+			a->source[a->nsource].is_dir = c != OPT_CERTS;
+			a->source[a->nsource].option = c == OPT_CERTS  ? "--certs"
+						       : c == OPT_COLL ? "--collateral"
+								       : "--rims";
 			a->nsource++;
 			break;
 		case OPT_ENC:
@@ -144,10 +187,11 @@ static int parse_args(int argc, char **argv, verify_args *a)
 				a->encoding = CLI_ENC_HEX;
 			else if (strcmp(optarg, "base64") == 0)
 				a->encoding = CLI_ENC_BASE64;
+			else if (strcmp(optarg, "json") == 0)
+				a->encoding = CLI_ENC_JSON;
 			else {
-				fprintf(
-				    stderr,
-				    "veil verify: --encoding must be auto, raw, hex or base64\n");
+				fprintf(stderr, "veil verify: --encoding must be auto, raw, hex, "
+						"base64 or json\n");
 				return CLI_EXIT_USAGE;
 			}
 			break;
@@ -170,28 +214,21 @@ static int parse_args(int argc, char **argv, verify_args *a)
 	return -1; /* continue */
 }
 
-static void print_text(const char *tee, bool verified, const veil_checks *checks,
-		       const json_t *claims, int64_t at)
+/* Prints a claims object with sorted keys, so output is stable for scripts
+ * and diffs. */
+static void print_claims(const json_t *claims, const char *indent)
 {
-	char when[21];
-	veil_time_format(at, when);
-	printf("evidence: %s\nverified at: %s\nverdict: %s\n\nchecks:\n", tee, when,
-	       verified ? "GENUINE" : "NOT GENUINE");
-	for (size_t i = 0; i < checks->count; i++)
-		printf("  %-4s %-24s %s\n", checks->item[i].ok ? "ok" : "FAIL",
-		       checks->item[i].name, checks->item[i].detail);
-	if (checks->overflow)
-		printf("  FAIL (more checks than can be listed)\n");
-	if (claims == NULL || json_object_size(claims) == 0)
-		return;
-	printf("\nclaims:\n");
-	/* Sorted, so output is stable for scripts and diffs. */
 	size_t n = json_object_size(claims), i = 0;
-	const char **keys = malloc(n * sizeof *keys);
+	const char **keys;
 	const char *key;
 	json_t *v;
+
+	if (n == 0)
+		return;
+	keys = malloc(n * sizeof *keys);
 	if (keys == NULL)
 		return;
+	printf("\n%sclaims:\n", indent);
 	json_object_foreach((json_t *)claims, key, v) keys[i++] = key;
 	for (size_t a = 1; a < n; a++)
 		for (size_t b = a; b > 0 && strcmp(keys[b - 1], keys[b]) > 0; b--) {
@@ -202,48 +239,111 @@ static void print_text(const char *tee, bool verified, const veil_checks *checks
 	for (i = 0; i < n; i++) {
 		v = json_object_get(claims, keys[i]);
 		char *s = json_is_string(v) ? NULL : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-		printf("  %-24s %s\n", keys[i], s != NULL ? s : json_string_value(v));
+		printf("%s  %-24s %s\n", indent, keys[i], s != NULL ? s : json_string_value(v));
 		free(s);
 	}
 	free(keys);
 }
 
-static int print_json(const char *tee, bool verified, const veil_checks *checks, json_t *claims,
-		      int64_t at, const char *error)
+/* Prints a result object (veil_result_json) as text, submodules indented. */
+static void print_text(const json_t *res, const char *title, const char *indent)
 {
-	json_t *o = json_object(), *list = json_array();
-	char when[21];
-	int rc = CLI_EXIT_OK;
+	json_t *checks = json_object_get(res, "checks"), *c, *subs, *sub;
+	const char *name;
+	size_t i;
 
-	veil_time_format(at, when);
-	if (o == NULL || list == NULL)
-		goto fail;
-	for (size_t i = 0; i < checks->count; i++) {
-		json_t *c = json_pack("{s:s, s:b, s:s}", "name", checks->item[i].name, "ok",
-				      checks->item[i].ok, "detail", checks->item[i].detail);
-		if (c == NULL || json_array_append_new(list, c) != 0)
-			goto fail;
+	if (title != NULL)
+		printf("\n%s[%s]\n", indent, title);
+	printf("%sevidence: %s\n%sverified at: %s\n%sverdict: %s\n\n%schecks:\n", indent,
+	       json_string_value(json_object_get(res, "tee")), indent,
+	       json_string_value(json_object_get(res, "at")), indent,
+	       json_is_true(json_object_get(res, "verified")) ? "GENUINE" : "NOT GENUINE", indent);
+	json_array_foreach(checks, i, c)
+	{
+		printf("%s  %-4s %-24s %s\n", indent,
+		       json_is_true(json_object_get(c, "ok")) ? "ok" : "FAIL",
+		       json_string_value(json_object_get(c, "name")),
+		       json_string_value(json_object_get(c, "detail")));
 	}
-	if (json_object_set_new(o, "tee", json_string(tee)) != 0 ||
-	    json_object_set_new(o, "verified", json_boolean(verified)) != 0 ||
-	    json_object_set_new(o, "at", json_string(when)) != 0 ||
-	    json_object_set(o, "checks", list) != 0 ||
-	    json_object_set(o, "claims", claims != NULL ? claims : json_object()) != 0)
-		goto fail;
-	if (error != NULL && json_object_set_new(o, "error", json_string(error)) != 0)
-		goto fail;
-	char *s = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
-	if (s == NULL)
-		goto fail;
-	printf("%s\n", s);
-	free(s);
-	goto out;
-fail:
-	fprintf(stderr, "veil verify: out of memory writing JSON\n");
-	rc = CLI_EXIT_USAGE;
-out:
-	json_decref(list);
-	json_decref(o);
+	print_claims(json_object_get(res, "claims"), indent);
+	subs = json_object_get(res, "submods");
+	json_object_foreach(subs, name, sub) print_text(sub, name, "    ");
+}
+
+/* The first failed check, depth first, as "name: detail" for stderr. */
+static bool first_failure(const json_t *res, const char *prefix, char *out, size_t cap)
+{
+	json_t *checks = json_object_get(res, "checks"), *c, *subs, *sub;
+	const char *name;
+	size_t i;
+
+	json_array_foreach(checks, i, c)
+	{
+		if (json_is_true(json_object_get(c, "ok")))
+			continue;
+		snprintf(out, cap, "%s%s: %s", prefix,
+			 json_string_value(json_object_get(c, "name")),
+			 json_string_value(json_object_get(c, "detail")));
+		return true;
+	}
+	subs = json_object_get(res, "submods");
+	json_object_foreach(subs, name, sub)
+	{
+		char p[64];
+		snprintf(p, sizeof p, "%s: ", name);
+		if (first_failure(sub, p, out, cap))
+			return true;
+	}
+	return false;
+}
+
+/* Prints the result; returns the exit code. */
+static int print_result(const verify_args *a, const json_t *res)
+{
+	bool verified = json_is_true(json_object_get(res, "verified"));
+	char why[VEIL_CHECK_DETAIL_MAX + 96];
+
+	if (a->json) {
+		char *s = json_dumps(res, JSON_INDENT(2) | JSON_SORT_KEYS);
+		if (s == NULL) {
+			fprintf(stderr, "veil verify: out of memory writing JSON\n");
+			return CLI_EXIT_USAGE;
+		}
+		printf("%s\n", s);
+		free(s);
+	} else {
+		print_text(res, NULL, "");
+	}
+	if (verified)
+		return CLI_EXIT_OK;
+	if (!first_failure(res, "", why, sizeof why))
+		snprintf(why, sizeof why, "checks: no check passed");
+	fprintf(stderr, "veil verify: NOT GENUINE: %s\n", why);
+	return CLI_EXIT_FAILED;
+}
+
+/* A JSON EVIDENCE: a bundle (object) or a list of GPU reports (array). */
+static int verify_json_input(const verify_args *a, const veil_verify_ctx *ctx, const uint8_t *buf,
+			     size_t len, const uint8_t *nonce)
+{
+	json_t *res = NULL;
+	char msg[VEIL_ERR_DETAIL_MAX + 64];
+	size_t i = 0;
+	int rc;
+
+	while (i < len && (buf[i] == ' ' || buf[i] == '\n' || buf[i] == '\r' || buf[i] == '\t'))
+		i++;
+	bool is_list = i < len && buf[i] == '[';
+	veil_err_clear();
+	veil_err err = is_list ? veil_gpu_list_verify(buf, len, ctx, nonce, &res)
+			       : veil_bundle_verify(buf, len, ctx, &res);
+	if (err != VEIL_OK) {
+		snprintf(msg, sizeof msg, "%s is not a valid %s: %s", a->evidence_path,
+			 is_list ? "GPU evidence list" : "evidence bundle", veil_err_detail());
+		return verify_input_error(a, is_list ? "nvidia" : "bundle", msg);
+	}
+	rc = print_result(a, res);
+	json_decref(res);
 	return rc;
 }
 
@@ -253,11 +353,11 @@ int cmd_verify(int argc, char **argv)
 	const veil_evidence_format *fmt = NULL;
 	uint8_t *evidence = NULL;
 	size_t evidence_len = 0;
-	uint8_t rd[REPORT_DATA_LEN] = {0};
-	bool have_rd = false;
+	uint8_t rd[REPORT_DATA_LEN] = {0}, nonce[NONCE_LEN];
+	bool have_rd = false, have_nonce = false;
 	cli_encoding used;
 	veil_checks checks;
-	json_t *claims = NULL;
+	json_t *claims = NULL, *res = NULL;
 	void *ev = NULL;
 	char msg[VEIL_ERR_DETAIL_MAX + 64];
 	int rc;
@@ -268,8 +368,12 @@ int cmd_verify(int argc, char **argv)
 	if (rc >= 0)
 		goto out;
 
-	veil_verify_ctx ctx = {
-	    .at = veil_time_now(), .collateral = &a.collateral, .product = a.product};
+	veil_verify_ctx ctx = {.at = veil_time_now(),
+			       .collateral = &a.collateral,
+			       .product = a.product,
+			       .revocation = a.allow_unknown_revocation
+						 ? VEIL_REVOCATION_ALLOW_UNKNOWN
+						 : VEIL_REVOCATION_REQUIRE};
 	if (a.at_text != NULL && veil_time_parse(a.at_text, &ctx.at) != VEIL_OK) {
 		snprintf(msg, sizeof msg, "--at: %s", veil_err_detail());
 		rc = verify_input_error(&a, NULL, msg);
@@ -280,12 +384,15 @@ int cmd_verify(int argc, char **argv)
 				 ? veil_collateral_add_dir(&a.collateral, a.source[i].path)
 				 : veil_collateral_add_file(&a.collateral, a.source[i].path);
 		if (e != VEIL_OK) {
-			snprintf(msg, sizeof msg, "%s: %s",
-				 a.source[i].is_dir ? "--collateral" : "--certs",
-				 veil_err_detail());
+			snprintf(msg, sizeof msg, "%s: %s", a.source[i].option, veil_err_detail());
 			rc = verify_input_error(&a, NULL, msg);
 			goto out;
 		}
+	}
+	if (a.report_data_hex != NULL && a.nonce_hex != NULL) {
+		rc = verify_input_error(&a, NULL,
+					"--report-data and --nonce are alternatives; give one");
+		goto out;
 	}
 	if (a.report_data_hex != NULL) {
 		size_t n;
@@ -305,31 +412,58 @@ int cmd_verify(int argc, char **argv)
 		}
 		have_rd = true; /* shorter values stay zero-padded */
 	}
+	if (a.nonce_hex != NULL) {
+		size_t n = 0;
+		if (veil_hex_decode(a.nonce_hex, strlen(a.nonce_hex), nonce, sizeof nonce, &n) !=
+			VEIL_OK ||
+		    n != NONCE_LEN) {
+			rc = verify_input_error(&a, NULL,
+						"--nonce must be 32 bytes in hex (64 hex digits)");
+			goto out;
+		}
+		have_nonce = true;
+	}
 	if (cli_read_evidence(a.evidence_path, a.encoding, &evidence, &evidence_len, &used) !=
 	    VEIL_OK) {
 		rc = verify_input_error(&a, NULL, veil_err_detail());
 		goto out;
 	}
+	if (used == CLI_ENC_JSON) {
+		if (strcmp(a.tee, "auto") != 0 && strcmp(a.tee, "nvidia") != 0) {
+			snprintf(msg, sizeof msg,
+				 "%s is JSON (an evidence bundle or GPU evidence list); --tee %s "
+				 "does not apply",
+				 a.evidence_path, a.tee);
+			rc = verify_input_error(&a, NULL, msg);
+			goto out;
+		}
+		rc = verify_json_input(&a, &ctx, evidence, evidence_len, have_nonce ? nonce : NULL);
+		goto out;
+	}
 	if (strcmp(a.tee, "auto") == 0) {
 		fmt = veil_evidence_detect(evidence, evidence_len);
 		if (fmt == NULL) {
-			snprintf(
-			    msg, sizeof msg,
-			    "%s (%zu bytes, read as %s) is neither an SEV-SNP report nor a TDX "
-			    "quote that Veil recognises; pass --tee snp or --tee tdx to see why",
-			    a.evidence_path, evidence_len, cli_encoding_name(used));
+			snprintf(msg, sizeof msg,
+				 "%s (%zu bytes, read as %s) is not an SEV-SNP report, TDX quote "
+				 "or NVIDIA GPU report that Veil recognises; pass --tee snp, tdx "
+				 "or nvidia to see why",
+				 a.evidence_path, evidence_len, cli_encoding_name(used));
 			rc = verify_input_error(&a, NULL, msg);
 			goto out;
 		}
 	} else if ((fmt = veil_evidence_format_find(a.tee)) == NULL) {
-		snprintf(msg, sizeof msg, "--tee must be snp, tdx or auto, not '%s'", a.tee);
+		snprintf(msg, sizeof msg, "--tee must be snp, tdx, nvidia or auto, not '%s'",
+			 a.tee);
 		rc = verify_input_error(&a, NULL, msg);
 		goto out;
 	}
 
 	veil_err_clear();
-	veil_err err = veil_evidence_verify(fmt, evidence, evidence_len, &ctx, have_rd ? rd : NULL,
-					    sizeof rd, &checks, &ev);
+	veil_err err = veil_evidence_verify(fmt, evidence, evidence_len, &ctx,
+					    have_nonce ? nonce
+					    : have_rd  ? rd
+						       : NULL,
+					    have_nonce ? sizeof nonce : sizeof rd, &checks, &ev);
 	if (ev == NULL) {
 		/* Parsing failed: malformed input, exit 2 with the field named. */
 		snprintf(msg, sizeof msg, "%s is not a valid %s: %s", a.evidence_path, fmt->name,
@@ -344,20 +478,16 @@ int cmd_verify(int argc, char **argv)
 		goto out;
 	}
 	bool verified = err == VEIL_OK && veil_checks_passed(&checks);
-	rc = CLI_EXIT_OK;
-	if (a.json)
-		rc = print_json(fmt->name, verified, &checks, claims, ctx.at, NULL);
-	else
-		print_text(fmt->name, verified, &checks, claims, ctx.at);
-	if (rc == CLI_EXIT_OK && !verified) {
-		const veil_check *bad = veil_checks_first_failure(&checks);
-		fprintf(stderr, "veil verify: NOT GENUINE: %s: %s\n", bad ? bad->name : "checks",
-			bad ? bad->detail : veil_err_detail());
-		rc = CLI_EXIT_FAILED;
+	res = veil_result_json(fmt->name, verified, &checks, claims, ctx.at);
+	if (res == NULL) {
+		rc = verify_input_error(&a, fmt->name, "out of memory");
+		goto out;
 	}
+	rc = print_result(&a, res);
 out:
 	if (ev != NULL)
 		fmt->free(ev);
+	json_decref(res);
 	json_decref(claims);
 	free(evidence);
 	veil_collateral_clear(&a.collateral);

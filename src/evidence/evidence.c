@@ -14,6 +14,7 @@
 static const veil_evidence_format *const format_table[] = {
     &veil_snp_format,
     &veil_tdx_format,
+    &veil_nvidia_format,
 };
 
 #define FORMAT_COUNT (sizeof format_table / sizeof format_table[0])

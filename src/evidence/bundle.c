@@ -1,0 +1,375 @@
+/*
+ * bundle.c - verifying composite evidence (a CPU report and its GPUs) and
+ * lists of GPU reports, with one result and a submodule per device.
+ *
+ * Bundle (docs/evidence-bundle.md):
+ *   {"version": 1, "tee": "snp"|"tdx", "primary_evidence": "<base64>",
+ *    "runtime_data": {"nonce": "...", "tee-pubkey": ...,
+ *                     "additional-evidence": [{"type": "nvidia",
+ *                        "evidence": "<base64>", "certificate": "<base64>"}]},
+ *    "collateral": ["<base64>", ...]}
+ * Every part is verified with the same time, policy and collateral (the
+ * caller's plus what the bundle carries; modules pick what they need by
+ * content), and every binding is a recorded check: the CPU report's
+ * REPORT_DATA against the runtime data digest, each GPU's nonce against the
+ * device nonce derived from the same runtime data. Unknown members are
+ * refused: a verifier must not skip what it does not understand.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "evidence/bundle_util.h"
+#include "veil/codec.h"
+#include "veil/crypto.h"
+#include "veil/json.h"
+#include "veil/limits.h"
+#include "veil/secret.h"
+#include "veil/timeutil.h"
+
+#define BUNDLE_DEVICES_MAX 16
+
+json_t *veil_result_json(const char *tee, bool verified, const veil_checks *checks, json_t *claims,
+			 int64_t at)
+{
+	json_t *o = json_object(), *list = json_array();
+	char when[21];
+
+	veil_time_format(at, when);
+	if (o == NULL || list == NULL)
+		goto fail;
+	for (size_t i = 0; i < checks->count; i++) {
+		json_t *c = json_pack("{s:s, s:b, s:s}", "name", checks->item[i].name, "ok",
+				      checks->item[i].ok, "detail", checks->item[i].detail);
+		if (c == NULL || json_array_append_new(list, c) != 0)
+			goto fail;
+	}
+	if (checks->overflow &&
+	    json_array_append_new(list, json_pack("{s:s, s:b, s:s}", "name", "checks", "ok", 0,
+						  "detail", "more checks than can be listed")) != 0)
+		goto fail;
+	if (json_object_set_new(o, "tee", json_string(tee)) != 0 ||
+	    json_object_set_new(o, "verified", json_boolean(verified)) != 0 ||
+	    json_object_set_new(o, "at", json_string(when)) != 0 ||
+	    json_object_set_new(o, "checks", list) != 0)
+		goto fail_o;
+	if (json_object_set(o, "claims", claims != NULL ? claims : json_object()) != 0)
+		goto fail_o;
+	return o;
+fail:
+	json_decref(list);
+fail_o:
+	json_decref(o);
+	return NULL;
+}
+
+static veil_err digest_json(const json_t *v, uint8_t out[48])
+{
+	uint8_t *jcs = NULL;
+	size_t n = 0;
+	veil_err err = veil_jcs_encode(v, &jcs, &n);
+
+	if (err == VEIL_OK)
+		err = veil_sha384(jcs, n, out);
+	free(jcs);
+	return err;
+}
+
+veil_err veil_runtime_data_digest(const json_t *runtime_data, uint8_t rd[64])
+{
+	memset(rd, 0, 64);
+	return digest_json(runtime_data, rd);
+}
+
+veil_err veil_device_nonce(const json_t *runtime_data, uint8_t nonce[32])
+{
+	json_t *nonce_v = json_object_get(runtime_data, "nonce");
+	json_t *key_v = json_object_get(runtime_data, "tee-pubkey");
+	uint8_t digest[48];
+	veil_err err;
+
+	ENSURE(json_is_object(runtime_data), VEIL_E_MALFORMED, "runtime_data is not an object");
+	ENSURE(nonce_v != NULL && key_v != NULL, VEIL_E_MALFORMED,
+	       "runtime_data needs \"nonce\" and \"tee-pubkey\" to bind device evidence");
+	json_t *device_rd = json_pack("{s:O, s:O}", "nonce", nonce_v, "tee-pubkey", key_v);
+	ENSURE(device_rd != NULL, VEIL_E_NOMEM, "out of memory");
+	err = digest_json(device_rd, digest);
+	json_decref(device_rd);
+	TRY(err);
+	memcpy(nonce, digest, 32);
+	return VEIL_OK;
+}
+
+veil_err bundle_b64_member(const json_t *obj, const char *key, size_t max, uint8_t **out,
+			   size_t *len)
+{
+	const char *s;
+	uint8_t *buf;
+	size_t cap;
+	veil_err err;
+
+	TRY(veil_json_get_string(obj, key, &s));
+	cap = veil_base64_decoded_max(strlen(s));
+	ENSURE(cap <= max + 3, VEIL_E_LIMIT, "\"%s\" is over %zu bytes", key, max);
+	buf = malloc(cap > 0 ? cap : 1);
+	ENSURE(buf != NULL, VEIL_E_NOMEM, "out of memory");
+	err = veil_base64_decode(s, strlen(s), buf, cap, len);
+	if (err == VEIL_OK && *len > max)
+		err = veil_fail(VEIL_E_LIMIT, "\"%s\" is over %zu bytes", key, max);
+	if (err != VEIL_OK) {
+		free(buf);
+		return veil_fail_context(err, "\"%s\"", key);
+	}
+	*out = buf;
+	return VEIL_OK;
+}
+
+veil_err bundle_only_members(const json_t *obj, const char *what, const char *const *allowed)
+{
+	const char *key;
+	json_t *v;
+
+	ENSURE(json_is_object(obj), VEIL_E_MALFORMED, "%s is not a JSON object", what);
+	json_object_foreach((json_t *)obj, key, v)
+	{
+		bool known = false;
+		for (size_t i = 0; allowed[i] != NULL && !known; i++)
+			known = strcmp(key, allowed[i]) == 0;
+		(void)v;
+		ENSURE(known, VEIL_E_MALFORMED, "%s has an unknown member \"%.64s\"", what, key);
+	}
+	return VEIL_OK;
+}
+
+/* Copies every blob of src into dst. */
+static veil_err collateral_copy(veil_collateral *dst, const veil_collateral *src)
+{
+	for (size_t i = 0; src != NULL && i < src->count; i++)
+		TRY(veil_collateral_add(dst, src->blob[i].data, src->blob[i].len,
+					src->blob[i].origin));
+	return VEIL_OK;
+}
+
+veil_err bundle_verify_part(const veil_evidence_format *fmt, const uint8_t *buf, size_t len,
+			    const veil_verify_ctx *ctx, const uint8_t *expected,
+			    size_t expected_len, json_t **out, bool *verified)
+{
+	veil_checks *checks = malloc(sizeof *checks);
+	json_t *claims = NULL;
+	void *ev = NULL;
+	veil_err err;
+
+	*out = NULL;
+	*verified = false;
+	ENSURE(checks != NULL, VEIL_E_NOMEM, "out of memory");
+	veil_checks_init(checks);
+	veil_err_clear();
+	err = veil_evidence_verify(fmt, buf, len, ctx, expected, expected_len, checks, &ev);
+	*verified = err == VEIL_OK && veil_checks_passed(checks);
+	claims = json_object();
+	if (ev != NULL && claims != NULL && fmt->claims(ev, claims) != VEIL_OK) {
+		json_decref(claims);
+		claims = json_object();
+		*verified = false;
+		veil_checks_add(checks, "claims", false, "%s", veil_err_detail());
+	}
+	*out = veil_result_json(fmt->name, *verified, checks, claims, ctx->at);
+	if (ev != NULL)
+		fmt->free(ev);
+	json_decref(claims);
+	free(checks);
+	ENSURE(*out != NULL, VEIL_E_NOMEM, "out of memory");
+	return VEIL_OK;
+}
+
+static const char *const bundle_members[] = {"version",      "tee",        "primary_evidence",
+					     "runtime_data", "collateral", NULL};
+static const char *const device_members[] = {"type", "evidence", "certificate", NULL};
+
+typedef struct bundle_run {
+	json_t *doc, *rd, *devices;
+	const veil_evidence_format *fmt;
+	veil_collateral *coll;
+	uint8_t *primary;
+	size_t primary_len;
+	size_t ndev;
+	const veil_evidence_format *dev_fmt[BUNDLE_DEVICES_MAX];
+	uint8_t *dev_report[BUNDLE_DEVICES_MAX];
+	size_t dev_report_len[BUNDLE_DEVICES_MAX];
+} bundle_run;
+
+static veil_err bundle_read(bundle_run *b, const uint8_t *buf, size_t len,
+			    const veil_collateral *extra)
+{
+	const char *tee;
+	int64_t version;
+	json_t *list;
+
+	ENSURE(len <= VEIL_JSON_MAX_BYTES, VEIL_E_LIMIT, "bundle over %d bytes",
+	       VEIL_JSON_MAX_BYTES);
+	TRY(veil_json_parse(buf, len, &b->doc));
+	TRY(bundle_only_members(b->doc, "the bundle", bundle_members));
+	TRY(veil_json_get_int(b->doc, "version", 1, 1, &version));
+	TRY(veil_json_get_string(b->doc, "tee", &tee));
+	b->fmt = veil_evidence_format_find(tee);
+	ENSURE(b->fmt != NULL && !b->fmt->device, VEIL_E_UNSUPPORTED,
+	       "bundle \"tee\" \"%.32s\" is not a CPU TEE format Veil knows", tee);
+	TRY(bundle_b64_member(b->doc, "primary_evidence", VEIL_EVIDENCE_MAX_BYTES, &b->primary,
+			      &b->primary_len));
+	TRY(veil_json_get_object(b->doc, "runtime_data", &b->rd));
+
+	b->coll = malloc(sizeof *b->coll);
+	ENSURE(b->coll != NULL, VEIL_E_NOMEM, "out of memory");
+	veil_collateral_init(b->coll);
+	TRY(collateral_copy(b->coll, extra));
+	list = json_object_get(b->doc, "collateral");
+	if (list != NULL) {
+		size_t i;
+		json_t *item;
+		ENSURE(json_is_array(list), VEIL_E_MALFORMED, "\"collateral\" is not an array");
+		json_array_foreach(list, i, item)
+		{
+			json_t *wrap = json_pack("{s:O}", "collateral", item);
+			uint8_t *blob = NULL;
+			size_t n = 0;
+			char origin[40];
+			veil_err err =
+			    wrap != NULL
+				? bundle_b64_member(wrap, "collateral",
+						    VEIL_COLLATERAL_FILE_MAX_BYTES, &blob, &n)
+				: VEIL_E_NOMEM;
+			json_decref(wrap);
+			if (err != VEIL_OK)
+				return veil_fail_context(err, "bundle collateral[%zu]", i);
+			snprintf(origin, sizeof origin, "bundle collateral[%zu]", i);
+			err = veil_collateral_add(b->coll, blob, n, origin);
+			free(blob);
+			TRY(err);
+		}
+	}
+	b->devices = json_object_get(b->rd, "additional-evidence");
+	if (b->devices != NULL) {
+		ENSURE(json_is_array(b->devices), VEIL_E_MALFORMED,
+		       "runtime_data \"additional-evidence\" is not an array");
+		ENSURE(json_array_size(b->devices) <= BUNDLE_DEVICES_MAX, VEIL_E_LIMIT,
+		       "more than %d devices in one bundle", BUNDLE_DEVICES_MAX);
+	}
+	return VEIL_OK;
+}
+
+/* Reads device i's report and adds its certificate chain to the collateral. */
+static veil_err device_read(bundle_run *b, size_t i, const veil_evidence_format **fmt,
+			    uint8_t **report, size_t *report_len)
+{
+	json_t *dev = json_array_get(b->devices, i);
+	const char *type;
+	uint8_t *chain = NULL;
+	size_t chain_len = 0;
+	char origin[40];
+	veil_err err;
+
+	TRY(bundle_only_members(dev, "a device evidence entry", device_members));
+	TRY(veil_json_get_string(dev, "type", &type));
+	*fmt = veil_evidence_format_find(type);
+	ENSURE(*fmt != NULL && (*fmt)->device, VEIL_E_UNSUPPORTED,
+	       "device evidence type \"%.32s\" is not a device format Veil knows", type);
+	TRY(bundle_b64_member(dev, "evidence", VEIL_EVIDENCE_MAX_BYTES, report, report_len));
+	err = bundle_b64_member(dev, "certificate", VEIL_COLLATERAL_FILE_MAX_BYTES, &chain,
+				&chain_len);
+	if (err == VEIL_OK) {
+		snprintf(origin, sizeof origin, "device %zu certificate", i);
+		err = veil_collateral_add(b->coll, chain, chain_len, origin);
+	}
+	free(chain);
+	if (err != VEIL_OK) {
+		free(*report);
+		*report = NULL;
+	}
+	return err;
+}
+
+static veil_err bundle_devices(bundle_run *b, const veil_verify_ctx *dctx, json_t *submods,
+			       veil_checks *top, bool *all_ok)
+{
+	uint8_t nonce[32];
+
+	if (b->ndev == 0)
+		return VEIL_OK;
+	TRY(veil_device_nonce(b->rd, nonce));
+	for (size_t i = 0; i < b->ndev; i++) {
+		json_t *part = NULL;
+		bool ok = false;
+		char name[16];
+
+		TRY(bundle_verify_part(b->dev_fmt[i], b->dev_report[i], b->dev_report_len[i], dctx,
+				       nonce, sizeof nonce, &part, &ok));
+		snprintf(name, sizeof name, "gpu%zu", i);
+		if (json_object_set_new(submods, name, part) != 0)
+			return veil_fail(VEIL_E_NOMEM, "out of memory");
+		veil_checks_add(top, "binding.device", ok, "%s: %s", name,
+				ok ? "verified, its nonce bound to the runtime data"
+				   : "not verified (see its submodule)");
+		*all_ok = *all_ok && ok;
+	}
+	return VEIL_OK;
+}
+
+veil_err veil_bundle_verify(const uint8_t *buf, size_t len, const veil_verify_ctx *ctx,
+			    json_t **result)
+{
+	bundle_run b = {0};
+	json_t *cpu = NULL, *submods = NULL;
+	veil_checks *top = NULL;
+	uint8_t rd[64];
+	bool cpu_ok = false, all_ok;
+	veil_err err = VEIL_OK;
+
+	*result = NULL;
+	CHECK(bundle_read(&b, buf, len, ctx->collateral));
+	/* Read every device first: all their chains join the collateral
+	 * before any part is verified. */
+	for (size_t i = 0; b.devices != NULL && i < json_array_size(b.devices); i++) {
+		err = device_read(&b, i, &b.dev_fmt[i], &b.dev_report[i], &b.dev_report_len[i]);
+		if (err != VEIL_OK) {
+			err = veil_fail_context(err, "additional-evidence[%zu]", i);
+			goto out;
+		}
+		b.ndev++;
+	}
+	veil_verify_ctx dctx = *ctx;
+	dctx.collateral = b.coll;
+
+	CHECK(veil_runtime_data_digest(b.rd, rd));
+	CHECK(bundle_verify_part(b.fmt, b.primary, b.primary_len, &dctx, rd, sizeof rd, &cpu,
+				 &cpu_ok));
+	top = malloc(sizeof *top);
+	submods = json_object();
+	CHECK_THAT(top != NULL && submods != NULL, VEIL_E_NOMEM, "out of memory");
+	veil_checks_init(top);
+	veil_checks_add(top, "binding.primary", cpu_ok, "%s",
+			cpu_ok ? "CPU report verified; REPORT_DATA = SHA-384(JCS(runtime_data))"
+			       : "CPU report not verified (see the cpu submodule)");
+	all_ok = cpu_ok;
+	CHECK(bundle_devices(&b, &dctx, submods, top, &all_ok));
+	CHECK_THAT(json_object_set_new(submods, "cpu", cpu) == 0, VEIL_E_NOMEM, "out of memory");
+	cpu = NULL;
+	*result = veil_result_json("bundle", all_ok && veil_checks_passed(top), top, NULL, ctx->at);
+	CHECK_THAT(*result != NULL, VEIL_E_NOMEM, "out of memory");
+	CHECK_THAT(json_object_set(*result, "submods", submods) == 0, VEIL_E_NOMEM,
+		   "out of memory");
+out:
+	if (err != VEIL_OK && b.doc != NULL)
+		err = veil_fail_context(err, "evidence bundle");
+	json_decref(cpu);
+	json_decref(submods);
+	free(top);
+	json_decref(b.doc);
+	free(b.primary);
+	for (size_t i = 0; i < b.ndev; i++)
+		free(b.dev_report[i]);
+	if (b.coll != NULL) {
+		veil_collateral_clear(b.coll);
+		free(b.coll);
+	}
+	return err;
+}
