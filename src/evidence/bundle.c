@@ -53,7 +53,8 @@ json_t *veil_result_json(const char *tee, bool verified, const veil_checks *chec
 	    json_object_set_new(o, "at", json_string(when)) != 0 ||
 	    json_object_set_new(o, "checks", list) != 0)
 		goto fail_o;
-	if (json_object_set(o, "claims", claims != NULL ? claims : json_object()) != 0)
+	if ((claims != NULL ? json_object_set(o, "claims", claims)
+			    : json_object_set_new(o, "claims", json_object())) != 0)
 		goto fail_o;
 	return o;
 fail:
