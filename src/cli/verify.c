@@ -322,18 +322,25 @@ static int print_result(const verify_args *a, const json_t *res)
 	return CLI_EXIT_FAILED;
 }
 
+/* Whether JSON evidence is a list (its first non-blank byte is '['). */
+static bool json_input_is_list(const uint8_t *buf, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && (buf[i] == ' ' || buf[i] == '\n' || buf[i] == '\r' || buf[i] == '\t'))
+		i++;
+	return i < len && buf[i] == '[';
+}
+
 /* A JSON EVIDENCE: a bundle (object) or a list of GPU reports (array). */
 static int verify_json_input(const verify_args *a, const veil_verify_ctx *ctx, const uint8_t *buf,
 			     size_t len, const uint8_t *nonce)
 {
 	json_t *res = NULL;
 	char msg[VEIL_ERR_DETAIL_MAX + 64];
-	size_t i = 0;
 	int rc;
+	bool is_list = json_input_is_list(buf, len);
 
-	while (i < len && (buf[i] == ' ' || buf[i] == '\n' || buf[i] == '\r' || buf[i] == '\t'))
-		i++;
-	bool is_list = i < len && buf[i] == '[';
 	veil_err_clear();
 	veil_err err = is_list ? veil_gpu_list_verify(buf, len, ctx, nonce, &res)
 			       : veil_bundle_verify(buf, len, ctx, &res);
@@ -437,6 +444,19 @@ int cmd_verify(int argc, char **argv)
 			rc = verify_input_error(&a, NULL, msg);
 			goto out;
 		}
+		/* Never drop a requested comparison: a bundle binds its parts to
+		 * its runtime_data (compare that with your challenge), and a GPU
+		 * list has nonces, not REPORT_DATA. */
+		if (have_rd || (have_nonce && !json_input_is_list(evidence, evidence_len))) {
+			rc = verify_input_error(
+			    &a, NULL,
+			    have_rd
+				? "--report-data does not apply to JSON evidence; use --nonce "
+				  "for a GPU list"
+				: "--nonce does not apply to an evidence bundle: its GPU nonces "
+				  "are bound to runtime_data, which the result's claims show");
+			goto out;
+		}
 		rc = verify_json_input(&a, &ctx, evidence, evidence_len, have_nonce ? nonce : NULL);
 		goto out;
 	}
@@ -454,6 +474,14 @@ int cmd_verify(int argc, char **argv)
 	} else if ((fmt = veil_evidence_format_find(a.tee)) == NULL) {
 		snprintf(msg, sizeof msg, "--tee must be snp, tdx, nvidia or auto, not '%s'",
 			 a.tee);
+		rc = verify_input_error(&a, NULL, msg);
+		goto out;
+	}
+
+	if (have_rd && fmt->device) {
+		snprintf(msg, sizeof msg,
+			 "--report-data does not apply to %s evidence; give its nonce with --nonce",
+			 fmt->name);
 		rc = verify_input_error(&a, NULL, msg);
 		goto out;
 	}

@@ -183,6 +183,37 @@ veil_err bundle_verify_part(const veil_evidence_format *fmt, const uint8_t *buf,
 	return VEIL_OK;
 }
 
+void bundle_check_distinct(const json_t *submods, veil_checks *top)
+{
+	const char *a_name, *b_name;
+	json_t *a, *b;
+	size_t devices = 0;
+
+	json_object_foreach((json_t *)submods, a_name, a)
+	{
+		const char *ua =
+		    json_string_value(json_object_get(json_object_get(a, "claims"), "ueid"));
+		if (ua == NULL)
+			continue;
+		devices++;
+		json_object_foreach((json_t *)submods, b_name, b)
+		{
+			const char *ub = json_string_value(
+			    json_object_get(json_object_get(b, "claims"), "ueid"));
+			if (a != b && ub != NULL && strcmp(ua, ub) == 0 &&
+			    strcmp(a_name, b_name) < 0) {
+				veil_checks_add(top, "devices.distinct", false,
+						"%s and %s are the same device (ueid %.64s): one "
+						"report counted twice",
+						a_name, b_name, ua);
+				return;
+			}
+		}
+	}
+	if (devices > 1)
+		veil_checks_add(top, "devices.distinct", true, "%zu different devices", devices);
+}
+
 static const char *const bundle_members[] = {"version",      "tee",        "primary_evidence",
 					     "runtime_data", "collateral", NULL};
 static const char *const device_members[] = {"type", "evidence", "certificate", NULL};
@@ -300,7 +331,7 @@ static veil_err bundle_devices(bundle_run *b, const veil_verify_ctx *dctx, json_
 	for (size_t i = 0; i < b->ndev; i++) {
 		json_t *part = NULL;
 		bool ok = false;
-		char name[16];
+		char name[24];
 
 		TRY(bundle_verify_part(b->dev_fmt[i], b->dev_report[i], b->dev_report_len[i], dctx,
 				       nonce, sizeof nonce, &part, &ok));
@@ -319,7 +350,7 @@ veil_err veil_bundle_verify(const uint8_t *buf, size_t len, const veil_verify_ct
 			    json_t **result)
 {
 	bundle_run b = {0};
-	json_t *cpu = NULL, *submods = NULL;
+	json_t *cpu = NULL, *submods = NULL, *claims = NULL;
 	veil_checks *top = NULL;
 	uint8_t rd[64];
 	bool cpu_ok = false, all_ok;
@@ -352,9 +383,16 @@ veil_err veil_bundle_verify(const uint8_t *buf, size_t len, const veil_verify_ct
 			       : "CPU report not verified (see the cpu submodule)");
 	all_ok = cpu_ok;
 	CHECK(bundle_devices(&b, &dctx, submods, top, &all_ok));
+	bundle_check_distinct(submods, top);
 	CHECK_THAT(json_object_set_new(submods, "cpu", cpu) == 0, VEIL_E_NOMEM, "out of memory");
 	cpu = NULL;
-	*result = veil_result_json("bundle", all_ok && veil_checks_passed(top), top, NULL, ctx->at);
+	/* The runtime data is what the caller compares with its own challenge
+	 * and key: the binding proves the parts belong to it, not that it is
+	 * fresh. */
+	claims = json_pack("{s:O}", "runtime_data", b.rd);
+	CHECK_THAT(claims != NULL, VEIL_E_NOMEM, "out of memory");
+	*result =
+	    veil_result_json("bundle", all_ok && veil_checks_passed(top), top, claims, ctx->at);
 	CHECK_THAT(*result != NULL, VEIL_E_NOMEM, "out of memory");
 	CHECK_THAT(json_object_set(*result, "submods", submods) == 0, VEIL_E_NOMEM,
 		   "out of memory");
@@ -363,6 +401,7 @@ out:
 		err = veil_fail_context(err, "evidence bundle");
 	json_decref(cpu);
 	json_decref(submods);
+	json_decref(claims);
 	free(top);
 	json_decref(b.doc);
 	free(b.primary);

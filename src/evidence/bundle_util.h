@@ -21,4 +21,8 @@ VEIL_MUST_CHECK veil_err bundle_verify_part(const veil_evidence_format *fmt, con
 					    const uint8_t *expected, size_t expected_len,
 					    json_t **out, bool *verified);
 
+/* Adds the check "devices.distinct": no two submodules with a "ueid" claim
+ * name the same device (one report repeated must not count as two GPUs). */
+void bundle_check_distinct(const json_t *submods, veil_checks *top);
+
 #endif

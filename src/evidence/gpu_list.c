@@ -102,7 +102,7 @@ veil_err veil_gpu_list_verify(const uint8_t *buf, size_t len, const veil_verify_
 		uint8_t *report = NULL;
 		size_t report_len = 0;
 		bool ok = false;
-		char name[16];
+		char name[24];
 
 		CHECK(bundle_b64_member(entry, "evidence", VEIL_EVIDENCE_MAX_BYTES, &report,
 					&report_len));
@@ -118,6 +118,7 @@ veil_err veil_gpu_list_verify(const uint8_t *buf, size_t len, const veil_verify_
 				ok ? "verified" : "not verified (see its submodule)");
 		all_ok = all_ok && ok;
 	}
+	bundle_check_distinct(submods, top);
 	*result = veil_result_json("nvidia", all_ok && veil_checks_passed(top), top, NULL, ctx->at);
 	CHECK_THAT(*result != NULL, VEIL_E_NOMEM, "out of memory");
 	CHECK_THAT(json_object_set(*result, "submods", submods) == 0, VEIL_E_NOMEM,

@@ -109,6 +109,12 @@ expect nv.gb100 1 "$DEFS"' ok("gpu.chain") and ok("report.signature") and ok("gp
 	--certs "$B/gb100_drv575.32_certchain.pem" --rims "$RIMS" --allow-unknown-revocation --at $AT --nonce $N931 "$B/gb100_drv575.32_vb97.00.88.00.0F_report.hex"
 expect nv.gb202 1 "$DEFS"' ok("gpu.chain") and ok("report.signature") and ok("gpu.fwid") and ok("report_data") and .claims.chip == "GB202" and .claims.nvdec0_status == 170 and failed == ["driver_rim", "vbios_rim"]' -- \
 	--certs "$B/gb202_rtxpro6000_drv595.58.03_certchain.pem" --rims "$RIMS" --allow-unknown-revocation --at $AT --nonce $N545 "$B/gb202_rtxpro6000_drv595.58.03_vb98.02.81.00.01_report.hex"
+# A look-alike certificate inserted after the leaf does not name the device.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-384 -nodes -keyout "$TMP/k.pem" \
+	-subj "/CN=GH100 FAKE-MODEL BROM" -days 30 -out "$TMP/fake.pem" 2>/dev/null
+{ openssl x509 -in "$H/h100_drv550.90.07_certchain.pem"; cat "$TMP/fake.pem"; cat "$H/h100_drv550.90.07_certchain.pem"; } >"$TMP/lookalike.pem"
+expect nv.550.hwmodel_from_verified_issuer 1 '.claims.hwmodel == "GH100 A01 GSP BROM"' -- \
+	--certs "$TMP/lookalike.pem" --allow-unknown-revocation --at $AT "$H/h100_drv550.90.07_vb96.00.9F.00.01_report.hex"
 # A chain of another GPU: its FWID and key differ.
 expect nv.gb100.wrong_chain 1 "$DEFS"' (failed | index("report.signature")) != null and (failed | index("gpu.fwid")) != null' -- \
 	--certs "$C545" --allow-unknown-revocation --at $AT "$B/gb100_drv575.32_vb97.00.88.00.0F_report.hex"
@@ -130,6 +136,13 @@ expect nv.list.declared_nonce_differs 1 '[.checks[] | select(.name == "declared_
 	--allow-unknown-revocation --at $AT "$TMP/declared.json"
 jq '.[0].extra = 1' "$NV/evidence_json/h100x1_ppcie_drv590.12_nonce_e97b.json" >"$TMP/extra.json"
 expect nv.list.unknown_member 2 '.error | test("extra")' -- --at $AT "$TMP/extra.json"
+jq '. + .' "$NV/evidence_json/h100x1_ppcie_drv590.12_nonce_e97b.json" >"$TMP/twice.json"
+expect nv.list.same_gpu_twice 1 '[.checks[] | select(.name == "devices.distinct") | .ok] == [false]' -- \
+	--allow-unknown-revocation --at $AT "$TMP/twice.json"
+expect nv.list.distinct 1 '[.checks[] | select(.name == "devices.distinct") | .ok] == [true]' -- \
+	--allow-unknown-revocation --at $AT "$NV/evidence_json/h100x4_ppcie_drv590.12_nonce_e97b.json"
+expect nv.list.report_data_refused 2 '.error | test("--report-data")' -- \
+	--report-data 00112233 "$NV/evidence_json/h100x4_ppcie_drv590.12_nonce_e97b.json"
 echo '[]' >"$TMP/empty.json"
 expect nv.list.empty 2 '.error | test("empty")' -- "$TMP/empty.json"
 
@@ -160,6 +173,11 @@ bundle() { # bundle OUT [jq edits]
 bundle "$TMP/bundle.json"
 expect bundle.real_parts_unbound 1 '.tee == "bundle" and (.verified | not) and (.submods | keys) == ["cpu", "gpu0"] and ([.submods.cpu.checks[] | select(.ok|not) | .name] == ["report_data"]) and ([.submods.gpu0.checks[] | select(.ok|not) | .name] | index("report_data")) != null and any(.submods.gpu0.checks[]; .name == "report.signature" and .ok)' -- \
 	--rims "$RIMS" --allow-unknown-revocation --at 2024-01-01T00:00:00Z "$TMP/bundle.json"
+expect bundle.runtime_data_claim 1 '.claims.runtime_data.nonce == "challenge"' -- --at 2024-01-01T00:00:00Z "$TMP/bundle.json"
+expect bundle.nonce_refused 2 '.error | test("runtime_data")' -- --nonce $N545 "$TMP/bundle.json"
+bundle "$TMP/b.json" '| .runtime_data["additional-evidence"] += .runtime_data["additional-evidence"]'
+expect bundle.same_gpu_twice 1 '[.checks[] | select(.name == "devices.distinct") | .ok] == [false]' -- \
+	--rims "$RIMS" --allow-unknown-revocation --at 2024-01-01T00:00:00Z "$TMP/b.json"
 bundle "$TMP/b.json" '| .tee = "nvidia"'
 expect bundle.gpu_as_primary 2 '.error | test("CPU TEE")' -- "$TMP/b.json"
 bundle "$TMP/b.json" '| .extra = true'
@@ -179,6 +197,7 @@ expect usage.nonce_and_report_data 2 '.error | test("alternatives")' -- --nonce 
 expect usage.json_with_tee 2 '.error | test("does not apply")' -- --tee snp "$TMP/bundle.json"
 expect usage.missing_rims 2 '.error | test("--rims")' -- --rims "$TMP/no-such-dir" "$R545"
 expect usage.snp_as_nvidia 2 '.error != null' -- --tee nvidia "$SNPR"
+expect usage.report_data_for_gpu 2 '.error | test("--nonce")' -- --report-data 00 "$R545"
 
 echo "verify_nvidia: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

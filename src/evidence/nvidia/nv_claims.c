@@ -40,9 +40,8 @@ static veil_err claim_str_if(json_t *c, const char *key, const char *v)
 
 static veil_err claims_report(const nv_report *r, json_t *c)
 {
-	json_t *meas = json_object();
+	json_t *meas;
 
-	ENSURE(meas != NULL, VEIL_E_NOMEM, "out of memory");
 	TRY(veil_claim_hex(c, "nonce", r->nonce, NV_NONCE_LEN));
 	TRY(claim_str_if(c, "driver_version", r->driver_version));
 	TRY(claim_str_if(c, "vbios_version", r->vbios_version));
@@ -76,10 +75,16 @@ static veil_err claims_report(const nv_report *r, json_t *c)
 		TRY(veil_claim_uint(c, "switch_pdi_count", (uint64_t)r->switch_pdi_count));
 	TRY(veil_claim_uint(c, "measurement_blocks", r->block_count));
 	TRY(veil_claim_uint(c, "trailing_bytes", r->trailing));
+	meas = json_object();
+	ENSURE(meas != NULL, VEIL_E_NOMEM, "out of memory");
 	for (size_t i = 0; i < r->block_count; i++) {
 		char key[8];
 		snprintf(key, sizeof key, "%u", r->block[i].index);
-		TRY(veil_claim_hex(meas, key, r->block[i].value, r->block[i].size));
+		veil_err err = veil_claim_hex(meas, key, r->block[i].value, r->block[i].size);
+		if (err != VEIL_OK) {
+			json_decref(meas);
+			return err;
+		}
 	}
 	return veil_claim_json(c, "measurements", meas);
 }
@@ -94,9 +99,8 @@ static const char *const index_names[] = {
 static veil_err claims_found(const nv_report *r, json_t *c)
 {
 	const nv_result *f = r->found;
-	json_t *idx = json_object(), *ocsp;
+	json_t *idx, *ocsp;
 
-	ENSURE(idx != NULL, VEIL_E_NOMEM, "out of memory");
 	if (f->chip[0] != '\0') {
 		TRY(veil_claim_str(c, "chip", f->chip));
 		TRY(veil_claim_str(c, "arch", arch_of(f->chip)));
@@ -112,21 +116,25 @@ static veil_err claims_found(const nv_report *r, json_t *c)
 	TRY(veil_claim_bool(c, "measurements_match", f->measurements_ok));
 	TRY(claim_str_if(c, "driver_rim", f->driver_rim));
 	TRY(claim_str_if(c, "vbios_rim", f->vbios_rim));
+	idx = json_object();
+	ENSURE(idx != NULL, VEIL_E_NOMEM, "out of memory");
 	for (unsigned i = 1; i < 256; i++) {
 		const char *name = index_names[f->index_status[i]];
 		char key[8];
 		if (name == NULL)
 			continue;
 		snprintf(key, sizeof key, "%u", i);
-		TRY(veil_claim_str(idx, key, name));
+		if (veil_claim_str(idx, key, name) != VEIL_OK) {
+			json_decref(idx);
+			return VEIL_E_NOMEM;
+		}
 	}
 	TRY(veil_claim_json(c, "measurement_results", idx));
 	if (f->ocsp_checked) {
-		ocsp = json_object();
+		ocsp = json_pack("{s:s, s:s, s:s}", "gpu", veil_ocsp_status_name(f->gpu_ocsp),
+				 "driver_rim", veil_ocsp_status_name(f->driver_rim_ocsp),
+				 "vbios_rim", veil_ocsp_status_name(f->vbios_rim_ocsp));
 		ENSURE(ocsp != NULL, VEIL_E_NOMEM, "out of memory");
-		TRY(veil_claim_str(ocsp, "gpu", veil_ocsp_status_name(f->gpu_ocsp)));
-		TRY(veil_claim_str(ocsp, "driver_rim", veil_ocsp_status_name(f->driver_rim_ocsp)));
-		TRY(veil_claim_str(ocsp, "vbios_rim", veil_ocsp_status_name(f->vbios_rim_ocsp)));
 		TRY(veil_claim_json(c, "ocsp", ocsp));
 		TRY(veil_claim_str(c, "revocation_policy",
 				   f->allow_unknown_revocation ? "allow-unknown" : "require"));

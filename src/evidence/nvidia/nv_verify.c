@@ -23,6 +23,7 @@
  * measurements, and the claims name the one used.
  */
 #include <openssl/bn.h>
+#include <openssl/err.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -386,20 +387,33 @@ static void step_rims(nv_run *run, nv_rim_entry **drv, nv_rim_entry **vb)
 		snprintf(res->vbios_rim, sizeof res->vbios_rim, "%s", (*vb)->origin);
 	if (*drv != NULL && *vb != NULL)
 		step_conflict(run, (*drv)->rim, (*vb)->rim);
-	res->measurements_ok = *drv != NULL && *vb != NULL && res->driver_match.active > 0 &&
-			       res->driver_match.mismatched == 0 && res->vbios_match.active > 0 &&
-			       res->vbios_match.mismatched == 0;
+	res->measurements_ok = *drv != NULL && *vb != NULL && (*drv)->verified.ok &&
+			       (*drv)->verified.ok2 && (*vb)->verified.ok && (*vb)->verified.ok2 &&
+			       res->driver_match.active > 0 && res->driver_match.mismatched == 0 &&
+			       res->vbios_match.active > 0 && res->vbios_match.mismatched == 0;
 }
 
-/* The issuer of x among certs, or root. */
+/* Whether issuer's key signed x (names and key ids alone could be copied
+ * by a look-alike certificate placed in the bundle). */
+static bool issued_by(X509 *x, X509 *issuer)
+{
+	EVP_PKEY *key = X509_get0_pubkey(issuer);
+	bool ok =
+	    X509_check_issued(issuer, x) == X509_V_OK && key != NULL && X509_verify(x, key) == 1;
+
+	ERR_clear_error();
+	return ok;
+}
+
+/* The issuer of x among certs, or root: the certificate whose key signed it. */
 static X509 *find_issuer(X509 *x, STACK_OF(X509) * certs, X509 *root)
 {
 	for (int i = 0; i < sk_X509_num(certs); i++) {
 		X509 *c = sk_X509_value(certs, i);
-		if (c != x && X509_check_issued(c, x) == X509_V_OK)
+		if (c != x && issued_by(x, c))
 			return c;
 	}
-	return X509_check_issued(root, x) == X509_V_OK ? root : NULL;
+	return issued_by(x, root) ? root : NULL;
 }
 
 /* OCSP status of every certificate from `from` up to (not including) the
@@ -504,9 +518,13 @@ static void fill_identity(nv_run *run)
 		snprintf(res->ueid, sizeof res->ueid, "%s", dec);
 	OPENSSL_free(dec);
 	BN_free(bn);
-	if (sk_X509_num(run->chain->certs) > 1)
+	/* The device certificate is the one whose key signed the leaf, not
+	 * whatever sits second in the file. */
+	X509 *device =
+	    run->res->chain_ok ? find_issuer(leaf, run->chain->certs, nv_device_root()) : NULL;
+	if (device != NULL)
 		snprintf(res->hwmodel, sizeof res->hwmodel, "%s",
-			 veil_cert_cn(sk_X509_value(run->chain->certs, 1), cn, sizeof cn));
+			 veil_cert_cn(device, cn, sizeof cn));
 }
 
 veil_err nv_report_verify(const nv_report *r, const veil_verify_ctx *ctx, void **cache,
