@@ -28,6 +28,11 @@ VEIL_MUST_CHECK veil_err veil_certs_parse(const uint8_t *buf, size_t len, STACK_
 /* Parses one CRL, PEM or DER. */
 VEIL_MUST_CHECK veil_err veil_crl_parse(const uint8_t *buf, size_t len, X509_CRL **out);
 
+/* Parses a built-in PEM certificate and returns it (new reference) only if
+ * it is exactly one certificate whose SHA-256 fingerprint is sha256; NULL
+ * otherwise (the built-in text was edited). For pinned trust anchors. */
+X509 *veil_cert_pinned(const char *pem, const uint8_t sha256[32]);
+
 /* SHA-256 of the DER encoding (the pinning fingerprint). */
 VEIL_MUST_CHECK veil_err veil_cert_sha256(X509 *cert, uint8_t out[32]);
 /* The subject common name, or "?" (for messages). */

@@ -15,6 +15,7 @@
 
 #include "veil/crypto.h"
 #include "veil/limits.h"
+#include "veil/secret.h"
 #include "veil/x509.h"
 
 veil_err veil_cert_parse_der(const uint8_t *buf, size_t len, X509 **out)
@@ -190,4 +191,23 @@ veil_err veil_cert_ext(X509 *cert, const char *oid, const uint8_t **value, size_
 	*value = ASN1_STRING_get0_data(data);
 	*len = (size_t)ASN1_STRING_length(data);
 	return VEIL_OK;
+}
+
+X509 *veil_cert_pinned(const char *pem, const uint8_t sha256[32])
+{
+	STACK_OF(X509) *certs = NULL;
+	X509 *found = NULL;
+	uint8_t fp[32];
+
+	if (veil_certs_parse((const uint8_t *)pem, strlen(pem), &certs) != VEIL_OK) {
+		veil_err_clear();
+		return NULL;
+	}
+	if (sk_X509_num(certs) == 1 && veil_cert_sha256(sk_X509_value(certs, 0), fp) == VEIL_OK &&
+	    veil_ct_equal(fp, sha256, sizeof fp)) {
+		found = sk_X509_value(certs, 0);
+		X509_up_ref(found);
+	}
+	sk_X509_pop_free(certs, X509_free);
+	return found;
 }

@@ -48,18 +48,7 @@ static pthread_once_t device_root_once = PTHREAD_ONCE_INIT;
 
 static void device_root_load(void)
 {
-	STACK_OF(X509) *certs = NULL;
-	uint8_t fp[32];
-
-	if (veil_certs_parse((const uint8_t *)nvidia_device_root_pem,
-			     strlen(nvidia_device_root_pem), &certs) != VEIL_OK)
-		return;
-	if (sk_X509_num(certs) == 1 && veil_cert_sha256(sk_X509_value(certs, 0), fp) == VEIL_OK &&
-	    veil_ct_equal(fp, nvidia_device_root_sha256, sizeof fp)) {
-		device_root = sk_X509_value(certs, 0);
-		X509_up_ref(device_root);
-	}
-	sk_X509_pop_free(certs, X509_free);
+	device_root = veil_cert_pinned(nvidia_device_root_pem, nvidia_device_root_sha256);
 }
 
 X509 *nv_device_root(void)

@@ -45,18 +45,7 @@ static pthread_once_t intel_root_once = PTHREAD_ONCE_INIT;
 
 static void intel_root_load(void)
 {
-	STACK_OF(X509) *certs = NULL;
-	uint8_t fp[32];
-
-	if (veil_certs_parse((const uint8_t *)intel_sgx_root_pem, strlen(intel_sgx_root_pem),
-			     &certs) != VEIL_OK)
-		return;
-	if (sk_X509_num(certs) == 1 && veil_cert_sha256(sk_X509_value(certs, 0), fp) == VEIL_OK &&
-	    veil_ct_equal(fp, intel_sgx_root_sha256, sizeof fp)) {
-		intel_root = sk_X509_value(certs, 0);
-		X509_up_ref(intel_root);
-	}
-	sk_X509_pop_free(certs, X509_free);
+	intel_root = veil_cert_pinned(intel_sgx_root_pem, intel_sgx_root_sha256);
 }
 
 X509 *tdx_intel_root(void)
