@@ -7,43 +7,9 @@
 # binary and checks exit codes and the --json output with jq.
 set -uo pipefail
 
-VEIL="${BUILD:-build}/veil"
-TD="${VEIL_TESTDATA:-../shared/testdata}"
+. "$(dirname "$0")/lib/expect.bash"
 SNP="$TD/snp"
 TDX="$TD/tdx"
-TMP="$(mktemp -d)"
-trap 'rm -rf "$TMP"' EXIT
-pass=0
-fail=0
-
-# expect NAME EXIT [JQ-FILTER] -- veil verify args...
-# JQ-FILTER (optional) must evaluate to true on the --json output.
-expect() {
-	local name="$1" want="$2" filter="true"
-	shift 2
-	if [ "$1" != "--" ]; then
-		filter="$1"
-		shift
-	fi
-	shift # --
-	local out rc
-	out="$("$VEIL" verify --json "$@" 2>"$TMP/stderr")"
-	rc=$?
-	if [ "$rc" -ne "$want" ]; then
-		echo "FAIL $name: exit $rc, want $want"
-		sed 's/^/    /' "$TMP/stderr" | head -5
-		fail=$((fail + 1))
-		return
-	fi
-	if ! jq -e "$filter" >/dev/null 2>&1 <<<"$out"; then
-		echo "FAIL $name: JSON does not satisfy: $filter"
-		jq -c '{verified, error, failed: [.checks[]? | select(.ok|not)]}' <<<"$out" 2>/dev/null | head -c 600
-		echo
-		fail=$((fail + 1))
-		return
-	fi
-	pass=$((pass + 1))
-}
 
 # flip FILE OFFSET OUT: copies FILE with the byte at OFFSET xor 0x01.
 flip() {

@@ -7,8 +7,7 @@
 # checks exit codes and the --json output with jq.
 set -uo pipefail
 
-VEIL="${BUILD:-build}/veil"
-TD="${VEIL_TESTDATA:-../shared/testdata}"
+. "$(dirname "$0")/lib/expect.bash"
 NV="$TD/nvidia"
 H="$NV/hopper"
 B="$NV/blackwell"
@@ -16,38 +15,6 @@ RIMS="$NV/rims"
 AT=2025-03-01T00:00:00Z
 N931=931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb
 N545=4cff7f5380ead8fad8ec2c531c110aca4302a88f603792801a8ca29ee151af2e
-TMP="$(mktemp -d)"
-trap 'rm -rf "$TMP"' EXIT
-pass=0
-fail=0
-
-# expect NAME EXIT [JQ-FILTER] -- veil verify args...
-expect() {
-	local name="$1" want="$2" filter="true"
-	shift 2
-	if [ "$1" != "--" ]; then
-		filter="$1"
-		shift
-	fi
-	shift # --
-	local out rc
-	out="$("$VEIL" verify --json "$@" 2>"$TMP/stderr")"
-	rc=$?
-	if [ "$rc" -ne "$want" ]; then
-		echo "FAIL $name: exit $rc, want $want"
-		sed 's/^/    /' "$TMP/stderr" | head -5
-		fail=$((fail + 1))
-		return
-	fi
-	if ! jq -e "$filter" >/dev/null 2>&1 <<<"$out"; then
-		echo "FAIL $name: JSON does not satisfy: $filter"
-		jq -c '{verified, error, failed: [.checks[]? | select(.ok|not) | .name]}' <<<"$out" 2>/dev/null | head -c 600
-		echo
-		fail=$((fail + 1))
-		return
-	fi
-	pass=$((pass + 1))
-}
 
 # jq helpers: the names of the failed checks, and "check X passed".
 DEFS='def failed: [.checks[] | select(.ok|not) | .name] | sort;
