@@ -66,6 +66,9 @@ VEIL_MUST_CHECK veil_err veil_writer_puts(veil_writer *w, const char *s);
 VEIL_MUST_CHECK veil_err veil_writer_u8(veil_writer *w, uint8_t v);
 VEIL_MUST_CHECK veil_err veil_writer_u16be(veil_writer *w, uint16_t v);
 VEIL_MUST_CHECK veil_err veil_writer_u32be(veil_writer *w, uint32_t v);
+VEIL_MUST_CHECK veil_err veil_writer_u16le(veil_writer *w, uint16_t v);
+VEIL_MUST_CHECK veil_err veil_writer_u32le(veil_writer *w, uint32_t v);
+VEIL_MUST_CHECK veil_err veil_writer_u64le(veil_writer *w, uint64_t v);
 VEIL_MUST_CHECK veil_err veil_writer_printf(veil_writer *w, const char *fmt, ...) VEIL_PRINTF(2, 3);
 /* The sticky error, VEIL_OK if every write succeeded. */
 VEIL_MUST_CHECK veil_err veil_writer_status(const veil_writer *w);

@@ -24,7 +24,14 @@
 #include "veil/collateral.h"
 #include "veil/error.h"
 
-typedef enum veil_tee { VEIL_TEE_SNP = 0, VEIL_TEE_TDX, VEIL_TEE_NVIDIA, VEIL_TEE_COUNT_ } veil_tee;
+typedef enum veil_tee {
+	VEIL_TEE_SNP = 0,
+	VEIL_TEE_TDX,
+	VEIL_TEE_NVIDIA,
+	VEIL_TEE_SIM,     /* the simulated TEE: genuine signatures, no hardware */
+	VEIL_TEE_SIM_GPU, /* its simulated GPU */
+	VEIL_TEE_COUNT_
+} veil_tee;
 
 /* What to do when a certificate's revocation status cannot be learned (no
  * CRL or OCSP response at hand). The zero value fails closed. */
@@ -47,11 +54,16 @@ typedef struct veil_verify_ctx {
 	/* NVIDIA: OCSP status of the GPU and RIM chains. (SNP and TDX check
 	 * the CRLs among the collateral; see docs/collateral.md.) */
 	veil_revocation_policy revocation;
+	/* sim and sim-gpu: SHA-256 fingerprints of the simulated roots the
+	 * caller trusts (from the policy in force or the command line). None:
+	 * no sim evidence verifies. Nothing else ever trusts a sim root. */
+	const uint8_t (*sim_roots)[32];
+	size_t sim_root_count;
 } veil_verify_ctx;
 
 typedef struct veil_evidence_format {
 	veil_tee tee;
-	const char *name; /* "snp", "tdx", "nvidia" */
+	const char *name; /* "snp", "tdx", "nvidia", "sim", "sim-gpu" */
 	bool device;      /* a device (GPU) report, not a CPU TEE's */
 	/* Cheap guess whether buf is this format (used by --tee auto). */
 	bool (*detect)(const uint8_t *buf, size_t len);
@@ -87,5 +99,7 @@ VEIL_MUST_CHECK veil_err veil_evidence_verify(const veil_evidence_format *fmt, c
 extern const veil_evidence_format veil_snp_format;
 extern const veil_evidence_format veil_tdx_format;
 extern const veil_evidence_format veil_nvidia_format;
+extern const veil_evidence_format veil_sim_format;
+extern const veil_evidence_format veil_sim_gpu_format;
 
 #endif

@@ -40,5 +40,9 @@ VEIL_MUST_CHECK veil_err veil_json_get_array(const json_t *obj, const char *key,
 VEIL_MUST_CHECK veil_err veil_json_get_string(const json_t *obj, const char *key, const char **out);
 VEIL_MUST_CHECK veil_err veil_json_get_int(const json_t *obj, const char *key, int64_t min,
 					   int64_t max, int64_t *out);
+/* Fails unless obj is an object whose members are all in the NULL-ended
+ * list `allowed`; `what` names it in the message ("the bundle"). */
+VEIL_MUST_CHECK veil_err veil_json_only_members(const json_t *obj, const char *what,
+						const char *const *allowed);
 
 #endif

@@ -25,6 +25,12 @@
 /* Entries kept in a verifier's caches before the oldest are dropped. */
 #define VEIL_VERIFIER_CACHE_MAX 64
 
+/* The simulated TEE: one DER certificate inside a sim report, and the
+ * workload files measured into a sim launch measurement. */
+#define VEIL_SIM_CERT_MAX_BYTES     4096
+#define VEIL_SIM_WORKLOAD_FILES_MAX 16
+#define VEIL_SIM_WORKLOAD_MAX_BYTES (1024L * 1024 * 1024)
+
 /* JSON: bytes before parsing, nesting depth after. */
 #define VEIL_JSON_MAX_BYTES (1024 * 1024)
 #define VEIL_JSON_MAX_DEPTH 32
@@ -45,7 +51,37 @@
 #define VEIL_CHECKS_MAX       48
 #define VEIL_CHECK_DETAIL_MAX 256
 
-/* The thread-local error detail. */
-#define VEIL_ERR_DETAIL_MAX 512
+/* Appraisal (docs/appraisal.md): a policy document, the entries of any one
+ * list in it (sim roots, products, VMPLs, TCB statuses), the "match" rules
+ * of one section, and names (policy id, set and claim names). */
+#define VEIL_POLICY_MAX_BYTES (64 * 1024)
+#define VEIL_POLICY_LIST_MAX  16
+#define VEIL_POLICY_MATCH_MAX 32
+#define VEIL_POLICY_NAME_MAX  128
+/* Reference values: one file, the sets over all files loaded together, the
+ * values in one set and the length of one value. */
+#define VEIL_REFVALS_MAX_BYTES     (1024 * 1024)
+#define VEIL_REFVALS_SETS_MAX      256
+#define VEIL_REFVALS_VALUES_MAX    4096
+#define VEIL_REFVALS_VALUE_MAX_LEN 256
+/* Reasons listed in one EAR submodule before the rest are summarised. */
+#define VEIL_APPRAISAL_REASONS_MAX 64
+
+/* The thread-local error detail (an attester's "auto" failure names three
+ * back ends and a reason for each). */
+#define VEIL_ERR_DETAIL_MAX 1024
+
+/* Attesters (src/attester): what the kernel, the host or a driver hands
+ * back. configfs-tsm outblob and auxblob: the kernel's TSM_REPORT_OUTBLOB_MAX
+ * (include/linux/tsm.h, 32 KiB); its text attributes are a line each. */
+#define VEIL_ATTEST_BLOB_MAX (32 * 1024)
+#define VEIL_ATTEST_ATTR_MAX 64
+/* The SNP_GET_EXT_REPORT certificate buffer the host may ask for (the kernel
+ * itself allows SEV_FW_BLOB_MAX_SIZE, 16 KiB today), and the entries of an
+ * SNP certificate table (VCEK or VLEK, ASK, ARK, CRL and a few more). */
+#define VEIL_SNP_CERTS_MAX     (64 * 1024)
+#define VEIL_SNP_CERTTABLE_MAX 16
+/* GPUs attested in one call (an HGX board has 8). */
+#define VEIL_ATTEST_GPUS_MAX 16
 
 #endif

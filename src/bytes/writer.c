@@ -82,6 +82,24 @@ veil_err veil_writer_u32be(veil_writer *w, uint32_t v)
 	return veil_writer_put(w, b, sizeof b);
 }
 
+veil_err veil_writer_u16le(veil_writer *w, uint16_t v)
+{
+	uint8_t b[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
+	return veil_writer_put(w, b, sizeof b);
+}
+
+veil_err veil_writer_u32le(veil_writer *w, uint32_t v)
+{
+	uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+	return veil_writer_put(w, b, sizeof b);
+}
+
+veil_err veil_writer_u64le(veil_writer *w, uint64_t v)
+{
+	TRY(veil_writer_u32le(w, (uint32_t)v));
+	return veil_writer_u32le(w, (uint32_t)(v >> 32));
+}
+
 veil_err veil_writer_printf(veil_writer *w, const char *fmt, ...)
 {
 	char buf[256];

@@ -12,7 +12,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
+#include "veil/collateral.h"
 #include "veil/error.h"
+#include "veil/evidence.h"
 
 enum { CLI_EXIT_OK = 0, CLI_EXIT_FAILED = 1, CLI_EXIT_USAGE = 2 };
 
@@ -23,6 +27,9 @@ typedef struct cli_command {
 } cli_command;
 
 int cmd_verify(int argc, char **argv);
+int cmd_attest(int argc, char **argv);
+int cmd_appraise(int argc, char **argv);
+int cmd_sim(int argc, char **argv);
 
 /* How evidence bytes were written in the file. */
 typedef enum cli_encoding {
@@ -39,5 +46,37 @@ typedef enum cli_encoding {
 VEIL_MUST_CHECK veil_err cli_read_evidence(const char *path, cli_encoding enc, uint8_t **out,
 					   size_t *len, cli_encoding *used);
 const char *cli_encoding_name(cli_encoding enc);
+
+#define CLI_REPORT_DATA_LEN 64
+#define CLI_NONCE_LEN       32
+
+/* EVIDENCE as `veil verify` and `veil appraise` take it. */
+typedef struct cli_evidence_opts {
+	const char *path;
+	cli_encoding encoding;
+	const char *tee;      /* a format name or "auto" */
+	const uint8_t *rd;    /* expected REPORT_DATA (64 bytes) or NULL */
+	const uint8_t *nonce; /* expected GPU nonce (32 bytes) or NULL */
+} cli_evidence_opts;
+
+/* Decodes --report-data / --nonce (either may be NULL) into rd / nonce and
+ * points o at what was given. On error msg says what is wrong. */
+VEIL_MUST_CHECK veil_err cli_expected_values(const char *rd_hex, const char *nonce_hex,
+					     uint8_t rd[CLI_REPORT_DATA_LEN],
+					     uint8_t nonce[CLI_NONCE_LEN], cli_evidence_opts *o,
+					     char *msg, size_t cap);
+/* Reads, parses and verifies EVIDENCE (a report, a bundle or a GPU list) into
+ * a result object (verdict inside). An error means the input could not be
+ * read or parsed: msg says why, *tee names the format when known. */
+VEIL_MUST_CHECK veil_err cli_evidence_result(const cli_evidence_opts *o, const veil_verify_ctx *ctx,
+					     json_t **res, const char **tee, char *msg, size_t cap);
+/* SHA-256 fingerprints of every self-signed certificate in the collateral
+ * (new array, caller frees). */
+VEIL_MUST_CHECK veil_err cli_sim_roots_from(const veil_collateral *c, uint8_t (**roots)[32],
+					    size_t *count);
+/* Reads a whole small file given on the command line. */
+VEIL_MUST_CHECK veil_err cli_read_file(const char *path, uint8_t **out, size_t *len);
+/* Prints a JSON value (sorted keys, indented) to stdout. */
+void cli_print_json(const json_t *v);
 
 #endif

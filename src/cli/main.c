@@ -1,8 +1,8 @@
 /*
  * main.c - the veil command: dispatches to one subcommand per file.
  *
- * `veil verify` is the first command; seal, chat, proxy, audit, host-check,
- * keys and sim join this table as they are built.
+ * verify, attest, appraise and sim so far; seal, chat, proxy, audit,
+ * host-check and keys join this table as they are built.
  */
 #include <stdio.h>
 #include <string.h>
@@ -10,7 +10,8 @@
 #include "cli/cli.h"
 
 static const cli_command commands[] = {
-    {"verify", "check that SEV-SNP or TDX evidence is genuine and show its claims", cmd_verify},
+    {"verify", "check that TEE or GPU evidence is genuine and show its claims", cmd_verify},
+    {"sim", "create and measure a simulated TEE platform (development only)", cmd_sim},
 };
 
 static void usage(FILE *out)

@@ -31,9 +31,6 @@
 #include "veil/evidence.h"
 #include "veil/timeutil.h"
 
-#define REPORT_DATA_LEN 64
-#define NONCE_LEN       32
-
 typedef struct verify_args {
 	const char *tee;
 	const char *at_text;
@@ -67,10 +64,13 @@ static void verify_usage(FILE *out)
 		"or a JSON evidence bundle (CPU + GPU) or list of GPU reports.\n"
 		"\n"
 		"options:\n"
-		"  --tee snp|tdx|nvidia|auto  evidence format (default: auto, from the bytes)\n"
+		"  --tee FORMAT           snp, tdx, nvidia, sim, sim-gpu or auto (default: auto,\n"
+		"                         from the bytes; sim-gpu is never guessed)\n"
 		"  --certs FILE           a certificate, chain, CRL, OCSP response or TCB Info /\n"
 		"                         QE Identity file; repeat as needed (SNP: the VCEK or\n"
-		"                         VLEK; NVIDIA: the GPU certificate chain)\n"
+		"                         VLEK; NVIDIA: the GPU certificate chain; sim: the sim\n"
+		"                         root, e.g. DIR/root.pem: self-signed certificates\n"
+		"                         given here are the sim roots trusted)\n"
 		"  --collateral DIR       a directory of such files (docs/collateral.md)\n"
 		"  --rims DIR             NVIDIA: a directory of driver and VBIOS RIMs\n"
 		"  --at TIME              verify at this RFC 3339 time (default: now)\n"
@@ -322,55 +322,18 @@ static int print_result(const verify_args *a, const json_t *res)
 	return CLI_EXIT_FAILED;
 }
 
-/* Whether JSON evidence is a list (its first non-blank byte is '['). */
-static bool json_input_is_list(const uint8_t *buf, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len && (buf[i] == ' ' || buf[i] == '\n' || buf[i] == '\r' || buf[i] == '\t'))
-		i++;
-	return i < len && buf[i] == '[';
-}
-
-/* A JSON EVIDENCE: a bundle (object) or a list of GPU reports (array). */
-static int verify_json_input(const verify_args *a, const veil_verify_ctx *ctx, const uint8_t *buf,
-			     size_t len, const uint8_t *nonce)
-{
-	json_t *res = NULL;
-	char msg[VEIL_ERR_DETAIL_MAX + 64];
-	int rc;
-	bool is_list = json_input_is_list(buf, len);
-
-	veil_err_clear();
-	veil_err err = is_list ? veil_gpu_list_verify(buf, len, ctx, nonce, &res)
-			       : veil_bundle_verify(buf, len, ctx, &res);
-	if (err != VEIL_OK) {
-		snprintf(msg, sizeof msg, "%s is not a valid %s: %s", a->evidence_path,
-			 is_list ? "GPU evidence list" : "evidence bundle", veil_err_detail());
-		return verify_input_error(a, is_list ? "nvidia" : "bundle", msg);
-	}
-	rc = print_result(a, res);
-	json_decref(res);
-	return rc;
-}
-
 int cmd_verify(int argc, char **argv)
 {
 	verify_args a = {0};
-	const veil_evidence_format *fmt = NULL;
-	uint8_t *evidence = NULL;
-	size_t evidence_len = 0;
-	uint8_t rd[REPORT_DATA_LEN] = {0}, nonce[NONCE_LEN];
-	bool have_rd = false, have_nonce = false;
-	cli_encoding used;
-	veil_checks checks;
-	json_t *claims = NULL, *res = NULL;
-	void *ev = NULL;
-	char msg[VEIL_ERR_DETAIL_MAX + 64];
+	cli_evidence_opts o = {0};
+	uint8_t rd[CLI_REPORT_DATA_LEN] = {0}, nonce[CLI_NONCE_LEN];
+	uint8_t(*roots)[32] = NULL;
+	json_t *res = NULL;
+	const char *tee = NULL;
+	char msg[VEIL_ERR_DETAIL_MAX + 128];
 	int rc;
 
 	veil_collateral_init(&a.collateral);
-	veil_checks_init(&checks);
 	rc = parse_args(argc, argv, &a);
 	if (rc >= 0)
 		goto out;
@@ -396,128 +359,29 @@ int cmd_verify(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (a.report_data_hex != NULL && a.nonce_hex != NULL) {
-		rc = verify_input_error(&a, NULL,
-					"--report-data and --nonce are alternatives; give one");
-		goto out;
-	}
-	if (a.report_data_hex != NULL) {
-		size_t n;
-		/* An empty value would silently mean "all zeros": a script whose
-		 * nonce variable is empty must fail, not check for no nonce. */
-		if (a.report_data_hex[0] == '\0') {
-			rc = verify_input_error(&a, NULL,
-						"--report-data is empty; give the "
-						"expected value in hex");
-			goto out;
-		}
-		if (veil_hex_decode(a.report_data_hex, strlen(a.report_data_hex), rd, sizeof rd,
-				    &n) != VEIL_OK) {
-			snprintf(msg, sizeof msg, "--report-data: %s", veil_err_detail());
-			rc = verify_input_error(&a, NULL, msg);
-			goto out;
-		}
-		have_rd = true; /* shorter values stay zero-padded */
-	}
-	if (a.nonce_hex != NULL) {
-		size_t n = 0;
-		if (veil_hex_decode(a.nonce_hex, strlen(a.nonce_hex), nonce, sizeof nonce, &n) !=
-			VEIL_OK ||
-		    n != NONCE_LEN) {
-			rc = verify_input_error(&a, NULL,
-						"--nonce must be 32 bytes in hex (64 hex digits)");
-			goto out;
-		}
-		have_nonce = true;
-	}
-	if (cli_read_evidence(a.evidence_path, a.encoding, &evidence, &evidence_len, &used) !=
-	    VEIL_OK) {
+	/* Self-signed certificates the user named are the sim roots they
+	 * trust; no other format looks at this list (docs/cli.md). */
+	if (cli_sim_roots_from(&a.collateral, &roots, &ctx.sim_root_count) != VEIL_OK) {
 		rc = verify_input_error(&a, NULL, veil_err_detail());
 		goto out;
 	}
-	if (used == CLI_ENC_JSON) {
-		if (strcmp(a.tee, "auto") != 0 && strcmp(a.tee, "nvidia") != 0) {
-			snprintf(msg, sizeof msg,
-				 "%s is JSON (an evidence bundle or GPU evidence list); --tee %s "
-				 "does not apply",
-				 a.evidence_path, a.tee);
-			rc = verify_input_error(&a, NULL, msg);
-			goto out;
-		}
-		/* Never drop a requested comparison: a bundle binds its parts to
-		 * its runtime_data (compare that with your challenge), and a GPU
-		 * list has nonces, not REPORT_DATA. */
-		if (have_rd || (have_nonce && !json_input_is_list(evidence, evidence_len))) {
-			rc = verify_input_error(
-			    &a, NULL,
-			    have_rd
-				? "--report-data does not apply to JSON evidence; use --nonce "
-				  "for a GPU list"
-				: "--nonce does not apply to an evidence bundle: its GPU nonces "
-				  "are bound to runtime_data, which the result's claims show");
-			goto out;
-		}
-		rc = verify_json_input(&a, &ctx, evidence, evidence_len, have_nonce ? nonce : NULL);
-		goto out;
-	}
-	if (strcmp(a.tee, "auto") == 0) {
-		fmt = veil_evidence_detect(evidence, evidence_len);
-		if (fmt == NULL) {
-			snprintf(msg, sizeof msg,
-				 "%s (%zu bytes, read as %s) is not an SEV-SNP report, TDX quote "
-				 "or NVIDIA GPU report that Veil recognises; pass --tee snp, tdx "
-				 "or nvidia to see why",
-				 a.evidence_path, evidence_len, cli_encoding_name(used));
-			rc = verify_input_error(&a, NULL, msg);
-			goto out;
-		}
-	} else if ((fmt = veil_evidence_format_find(a.tee)) == NULL) {
-		snprintf(msg, sizeof msg, "--tee must be snp, tdx, nvidia or auto, not '%s'",
-			 a.tee);
+	ctx.sim_roots = (const uint8_t(*)[32])roots;
+	o.path = a.evidence_path;
+	o.encoding = a.encoding;
+	o.tee = a.tee;
+	if (cli_expected_values(a.report_data_hex, a.nonce_hex, rd, nonce, &o, msg, sizeof msg) !=
+	    VEIL_OK) {
 		rc = verify_input_error(&a, NULL, msg);
 		goto out;
 	}
-
-	if (have_rd && fmt->device) {
-		snprintf(msg, sizeof msg,
-			 "--report-data does not apply to %s evidence; give its nonce with --nonce",
-			 fmt->name);
-		rc = verify_input_error(&a, NULL, msg);
-		goto out;
-	}
-
-	veil_err_clear();
-	veil_err err = veil_evidence_verify(fmt, evidence, evidence_len, &ctx,
-					    have_nonce ? nonce
-					    : have_rd  ? rd
-						       : NULL,
-					    have_nonce ? sizeof nonce : sizeof rd, &checks, &ev);
-	if (ev == NULL) {
-		/* Parsing failed: malformed input, exit 2 with the field named. */
-		snprintf(msg, sizeof msg, "%s is not a valid %s: %s", a.evidence_path, fmt->name,
-			 veil_err_detail());
-		rc = verify_input_error(&a, fmt->name, msg);
-		goto out;
-	}
-	claims = json_object();
-	if (claims == NULL || fmt->claims(ev, claims) != VEIL_OK) {
-		snprintf(msg, sizeof msg, "cannot list claims: %s", veil_err_detail());
-		rc = verify_input_error(&a, fmt->name, msg);
-		goto out;
-	}
-	bool verified = err == VEIL_OK && veil_checks_passed(&checks);
-	res = veil_result_json(fmt->name, verified, &checks, claims, ctx.at);
-	if (res == NULL) {
-		rc = verify_input_error(&a, fmt->name, "out of memory");
+	if (cli_evidence_result(&o, &ctx, &res, &tee, msg, sizeof msg) != VEIL_OK) {
+		rc = verify_input_error(&a, tee, msg);
 		goto out;
 	}
 	rc = print_result(&a, res);
 out:
-	if (ev != NULL)
-		fmt->free(ev);
+	free(roots);
 	json_decref(res);
-	json_decref(claims);
-	free(evidence);
 	veil_collateral_clear(&a.collateral);
 	return rc;
 }

@@ -125,23 +125,6 @@ veil_err bundle_b64_member(const json_t *obj, const char *key, size_t max, uint8
 	return VEIL_OK;
 }
 
-veil_err bundle_only_members(const json_t *obj, const char *what, const char *const *allowed)
-{
-	const char *key;
-	json_t *v;
-
-	ENSURE(json_is_object(obj), VEIL_E_MALFORMED, "%s is not a JSON object", what);
-	json_object_foreach((json_t *)obj, key, v)
-	{
-		bool known = false;
-		for (size_t i = 0; allowed[i] != NULL && !known; i++)
-			known = strcmp(key, allowed[i]) == 0;
-		(void)v;
-		ENSURE(known, VEIL_E_MALFORMED, "%s has an unknown member \"%.64s\"", what, key);
-	}
-	return VEIL_OK;
-}
-
 /* Copies every blob of src into dst. */
 static veil_err collateral_copy(veil_collateral *dst, const veil_collateral *src)
 {
@@ -216,7 +199,8 @@ void bundle_check_distinct(const json_t *submods, veil_checks *top)
 
 static const char *const bundle_members[] = {"version",      "tee",        "primary_evidence",
 					     "runtime_data", "collateral", NULL};
-static const char *const device_members[] = {"type", "evidence", "certificate", NULL};
+static const char *const device_members[] = {"type", "evidence", "certificate", "state", NULL};
+static const char *const state_members[] = {"cc_mode", "cc_environment", "devtools", "ready", NULL};
 
 typedef struct bundle_run {
 	json_t *doc, *rd, *devices;
@@ -228,6 +212,7 @@ typedef struct bundle_run {
 	const veil_evidence_format *dev_fmt[BUNDLE_DEVICES_MAX];
 	uint8_t *dev_report[BUNDLE_DEVICES_MAX];
 	size_t dev_report_len[BUNDLE_DEVICES_MAX];
+	const json_t *dev_state[BUNDLE_DEVICES_MAX]; /* borrowed from doc, or NULL */
 } bundle_run;
 
 static veil_err bundle_read(bundle_run *b, const uint8_t *buf, size_t len,
@@ -240,7 +225,7 @@ static veil_err bundle_read(bundle_run *b, const uint8_t *buf, size_t len,
 	ENSURE(len <= VEIL_JSON_MAX_BYTES, VEIL_E_LIMIT, "bundle over %d bytes",
 	       VEIL_JSON_MAX_BYTES);
 	TRY(veil_json_parse(buf, len, &b->doc));
-	TRY(bundle_only_members(b->doc, "the bundle", bundle_members));
+	TRY(veil_json_only_members(b->doc, "the bundle", bundle_members));
 	TRY(veil_json_get_int(b->doc, "version", 1, 1, &version));
 	TRY(veil_json_get_string(b->doc, "tee", &tee));
 	b->fmt = veil_evidence_format_find(tee);
@@ -289,6 +274,47 @@ static veil_err bundle_read(bundle_run *b, const uint8_t *buf, size_t len,
 	return VEIL_OK;
 }
 
+/*
+ * The GPU state the attester read from the driver inside the CVM (CC mode,
+ * DEVTOOLS, ready). The GPU's report does not carry it; it is covered by the
+ * CPU report through runtime_data, so it is as trustworthy as the measured
+ * software that wrote it, and appraisal reads it as such.
+ */
+static veil_err device_state_read(const json_t *state, const json_t **out)
+{
+	const char *mode;
+	json_t *env;
+
+	*out = NULL;
+	if (state == NULL)
+		return VEIL_OK;
+	TRY(veil_json_only_members(state, "a device \"state\"", state_members));
+	TRY(veil_json_get_string(state, "cc_mode", &mode));
+	ENSURE(strcmp(mode, "on") == 0 || strcmp(mode, "off") == 0, VEIL_E_MALFORMED,
+	       "device state \"cc_mode\" must be \"on\" or \"off\"");
+	ENSURE(json_is_boolean(json_object_get(state, "devtools")) &&
+		   json_is_boolean(json_object_get(state, "ready")),
+	       VEIL_E_MALFORMED, "device state \"devtools\" and \"ready\" must be true or false");
+	env = json_object_get(state, "cc_environment");
+	ENSURE(env == NULL || (json_is_string(env) && json_string_length(env) <= 16),
+	       VEIL_E_MALFORMED, "device state \"cc_environment\" must be a short string");
+	*out = state;
+	return VEIL_OK;
+}
+
+/* Adds a device's state to its result's claims. */
+static veil_err device_state_claims(const json_t *state, json_t *part)
+{
+	json_t *claims = json_object_get(part, "claims");
+
+	if (state == NULL)
+		return VEIL_OK;
+	ENSURE(json_is_object(claims), VEIL_E_NOMEM, "out of memory");
+	ENSURE(json_object_update_missing(claims, (json_t *)state) == 0, VEIL_E_NOMEM,
+	       "out of memory");
+	return VEIL_OK;
+}
+
 /* Reads device i's report and adds its certificate chain to the collateral. */
 static veil_err device_read(bundle_run *b, size_t i, const veil_evidence_format **fmt,
 			    uint8_t **report, size_t *report_len)
@@ -300,11 +326,12 @@ static veil_err device_read(bundle_run *b, size_t i, const veil_evidence_format 
 	char origin[40];
 	veil_err err;
 
-	TRY(bundle_only_members(dev, "a device evidence entry", device_members));
+	TRY(veil_json_only_members(dev, "a device evidence entry", device_members));
 	TRY(veil_json_get_string(dev, "type", &type));
 	*fmt = veil_evidence_format_find(type);
 	ENSURE(*fmt != NULL && (*fmt)->device, VEIL_E_UNSUPPORTED,
 	       "device evidence type \"%.32s\" is not a device format Veil knows", type);
+	TRY(device_state_read(json_object_get(dev, "state"), &b->dev_state[i]));
 	TRY(bundle_b64_member(dev, "evidence", VEIL_EVIDENCE_MAX_BYTES, report, report_len));
 	err = bundle_b64_member(dev, "certificate", VEIL_COLLATERAL_FILE_MAX_BYTES, &chain,
 				&chain_len);
@@ -335,6 +362,10 @@ static veil_err bundle_devices(bundle_run *b, const veil_verify_ctx *dctx, json_
 
 		TRY(bundle_verify_part(b->dev_fmt[i], b->dev_report[i], b->dev_report_len[i], dctx,
 				       nonce, sizeof nonce, &part, &ok));
+		if (device_state_claims(b->dev_state[i], part) != VEIL_OK) {
+			json_decref(part);
+			return veil_fail(VEIL_E_NOMEM, "out of memory");
+		}
 		snprintf(name, sizeof name, "gpu%zu", i);
 		if (json_object_set_new(submods, name, part) != 0)
 			return veil_fail(VEIL_E_NOMEM, "out of memory");

@@ -10,10 +10,6 @@
  * bytes (caller frees). */
 VEIL_MUST_CHECK veil_err bundle_b64_member(const json_t *obj, const char *key, size_t max,
 					   uint8_t **out, size_t *len);
-/* Fails unless obj is an object whose members are all in the NULL-ended
- * list `allowed`. */
-VEIL_MUST_CHECK veil_err bundle_only_members(const json_t *obj, const char *what,
-					     const char *const *allowed);
 /* Verifies one piece of evidence (expected may be NULL) and builds its
  * result object (veil_result_json). */
 VEIL_MUST_CHECK veil_err bundle_verify_part(const veil_evidence_format *fmt, const uint8_t *buf,

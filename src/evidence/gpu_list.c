@@ -86,7 +86,7 @@ veil_err veil_gpu_list_verify(const uint8_t *buf, size_t len, const veil_verify_
 		size_t chain_len = 0;
 		char origin[32];
 
-		CHECK(bundle_only_members(entry, "a GPU evidence entry", entry_members));
+		CHECK(veil_json_only_members(entry, "a GPU evidence entry", entry_members));
 		CHECK(bundle_b64_member(entry, "certificate", VEIL_COLLATERAL_FILE_MAX_BYTES,
 					&chain, &chain_len));
 		snprintf(origin, sizeof origin, "GPU-%zu certificate", i);

@@ -9,6 +9,7 @@
 #include "veil/json.h"
 
 #include <inttypes.h>
+#include <string.h>
 
 #include "veil/limits.h"
 
@@ -91,5 +92,22 @@ veil_err veil_json_get_int(const json_t *obj, const char *key, int64_t min, int6
 	       "JSON: \"%s\" is %" PRId64 ", outside %" PRId64 "..%" PRId64, key, (int64_t)i, min,
 	       max);
 	*out = (int64_t)i;
+	return VEIL_OK;
+}
+
+veil_err veil_json_only_members(const json_t *obj, const char *what, const char *const *allowed)
+{
+	const char *key;
+	json_t *v;
+
+	ENSURE(json_is_object(obj), VEIL_E_MALFORMED, "%s is not a JSON object", what);
+	json_object_foreach((json_t *)obj, key, v)
+	{
+		bool known = false;
+		for (size_t i = 0; allowed[i] != NULL && !known; i++)
+			known = strcmp(key, allowed[i]) == 0;
+		(void)v;
+		ENSURE(known, VEIL_E_MALFORMED, "%s has an unknown member \"%.64s\"", what, key);
+	}
 	return VEIL_OK;
 }

@@ -38,7 +38,7 @@ static veil_err claim_str_if(json_t *c, const char *key, const char *v)
 	return v[0] != '\0' ? veil_claim_str(c, key, v) : VEIL_OK;
 }
 
-static veil_err claims_report(const nv_report *r, json_t *c)
+veil_err nv_report_claims_fields(const nv_report *r, json_t *c)
 {
 	json_t *meas;
 
@@ -144,6 +144,6 @@ static veil_err claims_found(const nv_report *r, json_t *c)
 
 veil_err nv_report_claims(const nv_report *r, json_t *claims)
 {
-	TRY(claims_report(r, claims));
+	TRY(nv_report_claims_fields(r, claims));
 	return claims_found(r, claims);
 }

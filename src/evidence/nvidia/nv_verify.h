@@ -118,5 +118,8 @@ typedef struct nv_result {
 
 /* The claims (nv_claims.c). */
 VEIL_MUST_CHECK veil_err nv_report_claims(const nv_report *r, json_t *claims);
+/* Only what the report itself says (nonce, versions, opaque fields,
+ * measurements), none of what verification found. */
+VEIL_MUST_CHECK veil_err nv_report_claims_fields(const nv_report *r, json_t *claims);
 
 #endif

@@ -1,0 +1,47 @@
+/*
+ * sim_trust.c - trust decisions shared by the sim CPU and GPU formats
+ * (see sim_trust.h for the rule).
+ */
+#include <string.h>
+
+#include "evidence/sim/sim_trust.h"
+#include "veil/codec.h"
+#include "veil/x509.h"
+
+bool sim_root_trusted(const veil_verify_ctx *ctx, const uint8_t sha256[32])
+{
+	for (size_t i = 0; ctx->sim_roots != NULL && i < ctx->sim_root_count; i++)
+		if (memcmp(ctx->sim_roots[i], sha256, 32) == 0)
+			return true;
+	return false;
+}
+
+bool sim_root_check(const veil_verify_ctx *ctx, X509 *root, veil_checks *checks)
+{
+	uint8_t fp[32];
+	char hex[65];
+
+	if (veil_cert_sha256(root, fp) != VEIL_OK)
+		return veil_checks_add(checks, "sim.root", false, "cannot fingerprint the root");
+	veil_hex_encode(fp, sizeof fp, hex);
+	if (ctx->sim_root_count == 0)
+		return veil_checks_add(checks, "sim.root", false,
+				       "no sim root is trusted; name one with --certs ROOT.pem "
+				       "or in the appraisal policy (root %.16s...)",
+				       hex);
+	return veil_checks_add(checks, "sim.root", sim_root_trusted(ctx, fp), "root sha256 %s %s",
+			       hex,
+			       sim_root_trusted(ctx, fp) ? "is trusted by the caller"
+							 : "is not one the caller trusts");
+}
+
+bool sim_chain_check(const veil_verify_ctx *ctx, X509 *leaf, X509 *root, const char *what,
+		     veil_checks *checks)
+{
+	veil_err err = veil_chain_verify(leaf, NULL, root, NULL, false, ctx->at);
+
+	if (err != VEIL_OK)
+		return veil_checks_add(checks, "sim.chain", false, "%s certificate: %s", what,
+				       veil_err_detail());
+	return veil_checks_add(checks, "sim.chain", true, "%s certificate -> sim root", what);
+}
