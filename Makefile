@@ -17,7 +17,9 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wstrict-prototypes 
 CPPFLAGS += -Iinclude -Isrc -D_GNU_SOURCE
 CFLAGS   += -std=c17 $(OPT) $(WARN) $(SAN) -fno-strict-aliasing \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+# -ldl: the GPU attester opens libnvidia-ml at run time (part of libc since
+# glibc 2.34; needed before).
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -ldl
 LDFLAGS  += $(SAN)
 
 LIB_SRCS   := $(shell find src -name '*.c' ! -path 'src/cli/*' | sort)
@@ -58,6 +60,13 @@ $(VEIL): $(CLI_OBJS) $(LIB)
 $(BUILD)/tests/%: tests/%.c tests/harness.c tests/harness.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -o $@ $< tests/harness.c $(LIB) $(LDFLAGS) $(LDLIBS)
+
+# The stand-in for libnvidia-ml that test_attester_nvml loads with dlopen,
+# from $(BUILD)/tests/fixtures next to the test binaries.
+$(BUILD)/tests/fixtures/libfake_nvml.so: tests/fixtures/fake_nvml.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -fPIC -shared -o $@ $< $(LDFLAGS)
+$(BUILD)/tests/test_attester_nvml: $(BUILD)/tests/fixtures/libfake_nvml.so
 
 $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(dir $@)

@@ -11,6 +11,7 @@
 
 static const cli_command commands[] = {
     {"verify", "check that TEE or GPU evidence is genuine and show its claims", cmd_verify},
+    {"attest", "produce evidence on this machine (SEV-SNP, TDX, GPUs, or sim)", cmd_attest},
     {"sim", "create and measure a simulated TEE platform (development only)", cmd_sim},
 };
 
