@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The main job until the whole system exists: `veil verify` on real evidence
-# from real hardware in the shared test data: an AMD SEV-SNP report from a
-# Milan machine (a debug guest), one from Turin, an Intel TDX quote with its
-# Intel collateral, a tampered copy that must be refused, and an NVIDIA H100
-# GPU report with its RIMs.
+# The main job until the whole system exists. First the attestation loop on
+# the simulated TEE (sim init, attest with a GPU, verify, appraise: affirming,
+# then refused by the default policy and for a changed workload); then
+# `veil verify` and `veil appraise` on real evidence from real hardware in the
+# shared test data: AMD SEV-SNP reports from Milan (a debug guest) and Turin,
+# an Intel TDX quote with its Intel collateral, a tampered copy that must be
+# refused, and an NVIDIA H100 GPU report with its RIMs.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 if [ "${1:-}" != "--no-setup" ]; then
@@ -23,9 +25,61 @@ run() {
 	echo "(exit $?)"
 }
 
+say() {
+	echo
+	echo "\$ veil $*"
+	"$VEIL" "$@"
+	echo "(exit $?)"
+}
+ear() { # the EAR, without the annotated evidence
+	echo
+	echo "\$ veil $*"
+	"$VEIL" "$@" | jq '{"veil.status", "veil.insecure", submods: (.submods | map_values(
+		{"ear.status", "ear.trustworthiness-vector", "veil.reasons"}))}'
+	echo "(exit ${PIPESTATUS[0]})"
+}
+
+echo "== The simulated TEE: a platform with one GPU, a worker binary and its configuration"
+say sim init "$tmp/sim"
+printf 'worker binary' >"$tmp/worker" && printf '{"model":"demo"}' >"$tmp/worker.json"
+say sim measure "$tmp/worker" "$tmp/worker.json"
+echo '{"nonce":"demo-challenge-1","tee-pubkey":{"kty":"EC","crv":"P-256","x":"eA","y":"eQ"}}' \
+	>"$tmp/rt.json"
+echo
+echo "== Attest: GPU report for the nonce derived from the runtime data, then the CPU report"
+echo "   with SHA-384(JCS(runtime data)) in REPORT_DATA, as one bundle"
+say attest --tee sim --sim "$tmp/sim" --gpu --runtime-data "$tmp/rt.json" \
+	--workload "$tmp/worker" --workload "$tmp/worker.json" --out "$tmp/ev.json"
+say verify --certs "$tmp/sim/root.pem" "$tmp/ev.json" | grep -v '^      measurements\|^  runtime_data'
+jq --arg root "$(cat "$tmp/sim/root.sha256")" \
+	'.sim.roots = [$root] | .sim.match = {"measurement": "sim-workloads"}' \
+	examples/policies/sim-dev.json >"$tmp/policy.json"
+jq -n --arg m "$("$VEIL" sim measure "$tmp/worker" "$tmp/worker.json")" \
+	--arg exp "$(date -u -d '+1 day' +%Y-%m-%dT%H:%M:%SZ)" \
+	'{version: 1, expires: $exp, sets: {"sim-workloads": [$m]}}' >"$tmp/rv.json"
+echo
+echo "== Appraise under a policy that names this sim root and the workload's measurement"
+ear appraise --policy "$tmp/policy.json" --reference-values "$tmp/rv.json" "$tmp/ev.json"
+echo
+echo "== The same evidence under the default policy: nothing is accepted until configured"
+ear appraise "$tmp/ev.json"
+echo
+echo "== Another workload (only the binary, no configuration): not the expected measurement"
+"$VEIL" attest --tee sim --sim "$tmp/sim" --gpu --runtime-data "$tmp/rt.json" \
+	--workload "$tmp/worker" --out "$tmp/ev2.json"
+ear appraise --policy "$tmp/policy.json" --reference-values "$tmp/rv.json" "$tmp/ev2.json"
+
+echo
 echo "== AMD SEV-SNP, Milan, debug guest: genuine, and the claims say debug=true"
 run --at 2023-01-01T00:00:00Z --certs "$TD/snp/go-sev-guest/vcek.testcer" \
 	"$TD/snp/go-sev-guest/attestation.bin"
+
+echo
+echo "== The same genuine report appraised under examples/policies/snp.json: debug is forbidden,"
+echo "   its TCB is below the minimum and its measurement is not a reference value"
+ear appraise --policy examples/policies/snp.json \
+	--reference-values examples/reference-values/workloads.json --at 2023-01-01T00:00:00Z \
+	--certs "$TD/snp/go-sev-guest/vcek.testcer" "$TD/snp/go-sev-guest/attestation.bin"
 
 echo
 echo "== AMD SEV-SNP, Turin, report version 5"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every libFuzzer target for a short, bounded time (FUZZ_SECONDS, default
 # 30), seeded from the shared test data (fuzz/<target>.seeds lists files
-# relative to $VEIL_TESTDATA) and from fuzz/regressions/<target>/, which
+# relative to $VEIL_TESTDATA), from fuzz/seeds/<target>/ (project seeds;
+# fuzz/corpus/ is git-ignored) and from fuzz/regressions/<target>/, which
 # holds inputs that once crashed and is replayed first as a regression test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,10 @@ for bin in "$FUZZ_BUILD"/fuzz_*; do
 			case "$rel" in '' | '#'*) continue ;; esac
 			cp "$TD/$rel" "$corpus/$(echo "$rel" | tr '/' '_')"
 		done <"fuzz/$name.seeds"
+	fi
+	# Project seeds (e.g. the example policies) kept beside the target.
+	if [ -d "fuzz/seeds/$name" ]; then
+		cp "fuzz/seeds/$name"/* "$corpus/"
 	fi
 	if [ -d "fuzz/regressions/$name" ]; then
 		# Replay known crashers on their own first: a plain pass/fail.

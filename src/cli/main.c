@@ -12,6 +12,7 @@
 static const cli_command commands[] = {
     {"verify", "check that TEE or GPU evidence is genuine and show its claims", cmd_verify},
     {"attest", "produce evidence on this machine (SEV-SNP, TDX, GPUs, or sim)", cmd_attest},
+    {"appraise", "judge evidence against an appraisal policy; print an EAR result", cmd_appraise},
     {"sim", "create and measure a simulated TEE platform (development only)", cmd_sim},
 };
 

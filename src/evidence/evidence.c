@@ -12,11 +12,7 @@
 #include "veil/secret.h"
 
 static const veil_evidence_format *const format_table[] = {
-    &veil_snp_format,
-    &veil_tdx_format,
-    &veil_nvidia_format,
-    &veil_sim_format,
-    &veil_sim_gpu_format,
+    &veil_snp_format, &veil_tdx_format, &veil_nvidia_format, &veil_sim_format, &veil_sim_gpu_format,
 };
 
 #define FORMAT_COUNT (sizeof format_table / sizeof format_table[0])
