@@ -50,7 +50,7 @@ echo "== Attest: GPU report for the nonce derived from the runtime data, then th
 echo "   with SHA-384(JCS(runtime data)) in REPORT_DATA, as one bundle"
 say attest --tee sim --sim "$tmp/sim" --gpu --runtime-data "$tmp/rt.json" \
 	--workload "$tmp/worker" --workload "$tmp/worker.json" --out "$tmp/ev.json"
-say verify --certs "$tmp/sim/root.pem" "$tmp/ev.json" | grep -v '^      measurements\|^  runtime_data'
+say verify --sim-root "$tmp/sim/root.pem" "$tmp/ev.json" | grep -v '^      measurements\|^  runtime_data'
 jq --arg root "$(cat "$tmp/sim/root.sha256")" \
 	'.sim.roots = [$root] | .sim.match = {"measurement": "sim-workloads"}' \
 	examples/policies/sim-dev.json >"$tmp/policy.json"

@@ -36,7 +36,7 @@ static json_t *appraise(const char *policy, json_t *res)
 /* A GPU on its own, CC state not required: only what the report proves. */
 #define ALONE(extra)                                                                               \
 	"{\"version\":1,\"id\":\"gpu\",\"gpu\":{\"allow_without_cpu\":true,\"require_cc_mode\":"   \
-	"false" extra "}}"
+	"false,\"allow_devtools\":true" extra "}}"
 
 TEST(gpu_measurement_mismatch_refused)
 {
@@ -148,6 +148,13 @@ TEST(gpu_cc_state)
 	REQUIRE(ear != NULL);
 	EXPECT(appr_tv(ear, "gpu0", "runtime-opaque") == 96);
 	EXPECT(appr_reason(ear, "gpu0", "runtime-opaque", 96, "CC mode was not reported"));
+	EXPECT(appr_reason(ear, "gpu0", "configuration", 96, "DEVTOOLS mode was not reported"));
+	json_decref(ear);
+	/* Tolerating an unreported CC mode does not tolerate unknown DEVTOOLS. */
+	ear = appraise(CC_POLICY(",\"require_cc_mode\":false"), res);
+	REQUIRE(ear != NULL);
+	EXPECT(appr_tv(ear, "gpu0", "runtime-opaque") != 96);
+	EXPECT(appr_reason(ear, "gpu0", "configuration", 96, "DEVTOOLS mode was not reported"));
 	json_decref(ear);
 	json_decref(res);
 
@@ -215,7 +222,8 @@ TEST(gpu_without_cpu_and_min_driver)
 		char policy[256];
 		snprintf(policy, sizeof policy,
 			 "{\"version\":1,\"id\":\"g\",\"gpu\":{\"allow_without_cpu\":true,"
-			 "\"require_cc_mode\":false,\"revocation_unknown\":\"allow\","
+			 "\"require_cc_mode\":false,\"allow_devtools\":true,\"revocation_unknown\":"
+			 "\"allow\","
 			 "\"min_driver_version\":\"%s\"}}",
 			 cases[i].min);
 		ear = appraise(policy, res);
@@ -296,10 +304,11 @@ TEST(gpu_list_from_nvidia_sdk)
 	json_decref(res);
 	/* One entry's declared nonce differs from its signed one: that GPU only. */
 	res = x4_list(NV_N545);
-	ear = appraise("{\"version\":1,\"id\":\"l\",\"gpu\":{\"allow_without_cpu\":true,"
-		       "\"require_rim_match\":false,\"require_cc_mode\":false,"
-		       "\"revocation_unknown\":\"allow\"}}",
-		       res);
+	ear = appraise(
+	    "{\"version\":1,\"id\":\"l\",\"gpu\":{\"allow_without_cpu\":true,"
+	    "\"require_rim_match\":false,\"require_cc_mode\":false,\"allow_devtools\":true,"
+	    "\"revocation_unknown\":\"allow\"}}",
+	    res);
 	REQUIRE(ear != NULL);
 	EXPECT(appr_reason(ear, "gpu0", "instance-identity", 99, "check declared_nonce failed"));
 	EXPECT(!appr_reason(ear, "gpu1", "instance-identity", 99, "declared_nonce"));

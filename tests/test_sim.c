@@ -159,6 +159,10 @@ TEST(sim_report_needs_a_trusted_root)
 	EXPECT_ERR(verify_as("sim", f.report, f.len, NULL, 0, NOW, NULL, NULL, 0, &c),
 		   VEIL_E_VERIFY);
 	EXPECT(check_failed(&c, "sim.root"));
+	/* The reason names both places a root comes from, not only --certs
+	 * (which veil appraise does not trust). */
+	EXPECT(veil_checks_find(&c, "sim.root") != NULL &&
+	       strstr(veil_checks_find(&c, "sim.root")->detail, "policy's sim \"roots\"") != NULL);
 	/* Another platform's root: fingerprints differ. */
 	EXPECT_ERR(verify_as("sim", f.report, f.len, (const uint8_t(*)[32])other.root, 1, NOW, NULL,
 			     NULL, 0, &c),
@@ -279,6 +283,30 @@ TEST(sim_platform_files)
 	EXPECT_ERR(veil_sim_open(f.dir, &s), VEIL_E_MALFORMED);
 	EXPECT(strstr(veil_err_detail(), "host_data") != NULL);
 	fixture_close(&f);
+}
+
+/* "DIR/" names DIR: the temporary directory goes beside it, not inside. */
+TEST(sim_init_accepts_a_trailing_slash)
+{
+	char parent[] = "/tmp/veil-sim-XXXXXX", dir[96];
+	veil_sim *s = NULL;
+	struct stat st;
+
+	REQUIRE(mkdtemp(parent) != NULL);
+	snprintf(dir, sizeof dir, "%s/new/", parent);
+	EXPECT_OK(veil_sim_init(dir, 0, NOW));
+	EXPECT_OK(veil_sim_open(dir, &s));
+	veil_sim_free(s);
+	s = NULL;
+	snprintf(dir, sizeof dir, "%s/empty", parent);
+	REQUIRE(mkdir(dir, 0700) == 0);
+	snprintf(dir, sizeof dir, "%s/empty//", parent);
+	EXPECT_OK(veil_sim_init(dir, 1, NOW));
+	EXPECT_OK(veil_sim_open(dir, &s));
+	veil_sim_free(s);
+	snprintf(dir, sizeof dir, "%s/empty/root.pem", parent);
+	EXPECT(stat(dir, &st) == 0 && S_ISREG(st.st_mode));
+	(void)nftw(parent, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
 TEST(sim_measure_is_length_prefixed)
@@ -526,6 +554,7 @@ int main(void)
 	RUN(sim_report_needs_a_trusted_root);
 	RUN(sim_report_negative_cases);
 	RUN(sim_platform_files);
+	RUN(sim_init_accepts_a_trailing_slash);
 	RUN(sim_measure_is_length_prefixed);
 	RUN(sim_gpu_report_verifies_with_its_chain);
 	RUN(sim_bundle_verifies_end_to_end);

@@ -67,7 +67,11 @@ static void cc_state(const appr_run *run, appr_sub *s, const char *env)
 		    s, AR_CONFIG, AR_CONTRA, "cc_environment is %.16s; a %s GPU must report %s",
 		    json_is_string(environment) ? json_string_value(environment) : "(not a string)",
 		    s->tee, env);
-	if (devtools != NULL && !json_is_boolean(devtools))
+	if (devtools == NULL && !p->gpu.allow_devtools)
+		appr_raise(s, AR_CONFIG, AR_CONTRA,
+			   "the GPU's DEVTOOLS mode was not reported and the policy forbids it "
+			   "(allow_devtools is false): it cannot be shown off");
+	else if (devtools != NULL && !json_is_boolean(devtools))
 		appr_raise(s, AR_CONFIG, AR_CONTRA, "claim devtools is not a boolean");
 	else if (json_is_true(devtools) && !p->gpu.allow_devtools)
 		appr_raise(s, AR_CONFIG, AR_CONTRA,

@@ -189,6 +189,14 @@ static int parse_args(int argc, char **argv, attest_args *a)
 				"with `veil sim init DIR`)\n");
 		return CLI_EXIT_USAGE;
 	}
+	if (strcmp(a->tee, "sim") == 0 &&
+	    (strcmp(a->backend, "auto") != 0 || a->env.tsm_root != NULL ||
+	     a->env.sev_guest_dev != NULL || a->env.tdx_guest_dev != NULL ||
+	     a->env.nvml_library != NULL)) {
+		fprintf(stderr, "veil attest: --backend and the device paths are for hardware; "
+				"--tee sim uses none of them\n");
+		return CLI_EXIT_USAGE;
+	}
 	if (a->nworkload > 0 && strcmp(a->tee, "sim") != 0) {
 		fprintf(stderr, "veil attest: --workload applies to --tee sim only (hardware "
 				"measures the launch itself)\n");
@@ -341,14 +349,15 @@ static veil_err cpu_evidence(const attest_args *a, const veil_sim *s, const uint
 static veil_err bundle_json(const veil_cpu_evidence *ev, json_t *rt, uint8_t **out, size_t *len)
 {
 	json_t *doc = NULL, *coll = json_array();
-	veil_snp_cert certs[8];
+	veil_snp_cert certs[VEIL_SNP_CERTTABLE_MAX];
 	size_t n = 0;
 	veil_err err = VEIL_OK;
 	char *text = NULL;
 
 	ENSURE(coll != NULL, VEIL_E_NOMEM, "out of memory");
 	if (ev->certs != NULL)
-		CHECK(veil_snp_certtable_parse(ev->certs, ev->certs_len, certs, 8, &n));
+		CHECK(veil_snp_certtable_parse(ev->certs, ev->certs_len, certs,
+					       VEIL_SNP_CERTTABLE_MAX, &n));
 	for (size_t i = 0; i < n; i++)
 		CHECK_THAT(json_array_append_new(coll, b64_string(certs[i].der, certs[i].len)) == 0,
 			   VEIL_E_NOMEM, "out of memory");

@@ -22,24 +22,25 @@
 
 static void sim_usage(FILE *out)
 {
-	fprintf(out,
-		"usage: veil sim init [--gpus N] DIR\n"
-		"       veil sim measure FILE...\n"
-		"\n"
-		"A simulated TEE for development and CI: evidence signed by a local platform\n"
-		"key, trusted only where a policy names the platform's root, and always marked\n"
-		"insecure.\n"
-		"\n"
-		"  init DIR        create a platform in DIR (which must not exist or be empty):\n"
-		"                  root.pem (give it to `veil verify --certs`), root.sha256 (put\n"
-		"                  it in a policy's sim roots), keys (mode 0600) and\n"
-		"                  platform.json (TCB, debug flag, GPU state: edit to simulate)\n"
-		"  --gpus N        simulated GPUs, 0..%d (default 1)\n"
-		"  measure FILE..  the launch measurement `veil attest --tee sim --workload`\n"
-		"                  reports for these files (SHA-384, see docs/evidence-sim.md)\n"
-		"\n"
-		"exit status: 0 success, 2 usage error or failure to write\n",
-		VEIL_SIM_GPUS_MAX);
+	fprintf(
+	    out,
+	    "usage: veil sim init [--gpus N] DIR\n"
+	    "       veil sim measure FILE...\n"
+	    "\n"
+	    "A simulated TEE for development and CI: evidence signed by a local platform\n"
+	    "key, trusted only where a policy names the platform's root, and always marked\n"
+	    "insecure.\n"
+	    "\n"
+	    "  init DIR        create a platform in DIR (which must not exist or be empty):\n"
+	    "                  root.pem (give it to `veil verify --sim-root`), root.sha256 (put\n"
+	    "                  it in a policy's sim roots), keys (mode 0600) and\n"
+	    "                  platform.json (TCB, debug flag, GPU state: edit to simulate)\n"
+	    "  --gpus N        simulated GPUs, 0..%d (default 1)\n"
+	    "  measure FILE..  the launch measurement `veil attest --tee sim --workload`\n"
+	    "                  reports for these files (SHA-384, see docs/evidence-sim.md)\n"
+	    "\n"
+	    "exit status: 0 success, 2 usage error or failure to write\n",
+	    VEIL_SIM_GPUS_MAX);
 }
 
 static int sim_init(int argc, char **argv)
@@ -93,7 +94,7 @@ static int sim_init(int argc, char **argv)
 	veil_hex_encode(fp, sizeof fp, hex);
 	printf("sim platform created in %s with %u GPU%s (INSECURE: for development only)\n"
 	       "root sha256: %s\n"
-	       "verify with: veil verify --certs %s/root.pem EVIDENCE\n",
+	       "verify with: veil verify --sim-root %s/root.pem EVIDENCE\n",
 	       argv[optind], gpus, gpus == 1 ? "" : "s", hex, argv[optind]);
 	return CLI_EXIT_OK;
 }

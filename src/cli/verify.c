@@ -49,7 +49,10 @@ typedef struct verify_args {
 		bool is_dir;
 	} source[VEIL_COLLATERAL_MAX_FILES];
 	size_t nsource;
+	const char *sim_root[VEIL_COLLATERAL_MAX_FILES];
+	size_t nsim_root;
 	veil_collateral collateral;
+	veil_collateral trusted; /* --sim-root files, and --certs files for --tee sim* */
 } verify_args;
 
 static void verify_usage(FILE *out)
@@ -68,9 +71,11 @@ static void verify_usage(FILE *out)
 		"                         from the bytes; sim-gpu is never guessed)\n"
 		"  --certs FILE           a certificate, chain, CRL, OCSP response or TCB Info /\n"
 		"                         QE Identity file; repeat as needed (SNP: the VCEK or\n"
-		"                         VLEK; NVIDIA: the GPU certificate chain; sim: the sim\n"
-		"                         root, e.g. DIR/root.pem: self-signed certificates\n"
-		"                         given here are the sim roots trusted)\n"
+		"                         VLEK; NVIDIA: the GPU certificate chain; with --tee\n"
+		"                         sim or sim-gpu, self-signed certificates given here\n"
+		"                         are the sim roots trusted)\n"
+		"  --sim-root FILE        trust this sim root (e.g. DIR/root.pem from veil sim\n"
+		"                         init) for any input, bundles included; repeatable\n"
 		"  --collateral DIR       a directory of such files (docs/collateral.md)\n"
 		"  --rims DIR             NVIDIA: a directory of driver and VBIOS RIMs\n"
 		"  --at TIME              verify at this RFC 3339 time (default: now)\n"
@@ -117,7 +122,8 @@ static int parse_args(int argc, char **argv, verify_args *a)
 		OPT_REVOCATION,
 		OPT_PRODUCT,
 		OPT_ENC,
-		OPT_JSON
+		OPT_JSON,
+		OPT_SIM_ROOT
 	};
 	static const struct option opts[] = {
 	    {"tee", required_argument, NULL, OPT_TEE},
@@ -131,6 +137,7 @@ static int parse_args(int argc, char **argv, verify_args *a)
 	    {"product", required_argument, NULL, OPT_PRODUCT},
 	    {"encoding", required_argument, NULL, OPT_ENC},
 	    {"json", no_argument, NULL, OPT_JSON},
+	    {"sim-root", required_argument, NULL, OPT_SIM_ROOT},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -160,6 +167,13 @@ static int parse_args(int argc, char **argv, verify_args *a)
 			break;
 		case OPT_JSON:
 			a->json = true;
+			break;
+		case OPT_SIM_ROOT:
+			if (a->nsim_root == VEIL_COLLATERAL_MAX_FILES) {
+				fprintf(stderr, "veil verify: too many --sim-root\n");
+				return CLI_EXIT_USAGE;
+			}
+			a->sim_root[a->nsim_root++] = optarg;
 			break;
 		case OPT_CERTS:
 		case OPT_COLL:
@@ -245,6 +259,19 @@ static void print_claims(const json_t *claims, const char *indent)
 	free(keys);
 }
 
+/* Whether the result or any part of it comes from the simulated TEE. */
+static bool result_insecure(const json_t *res)
+{
+	json_t *sub;
+	const char *name;
+
+	if (json_is_true(json_object_get(json_object_get(res, "claims"), "insecure")))
+		return true;
+	json_object_foreach(json_object_get(res, "submods"), name,
+			    sub) if (result_insecure(sub)) return true;
+	return false;
+}
+
 /* Prints a result object (veil_result_json) as text, submodules indented. */
 static void print_text(const json_t *res, const char *title, const char *indent)
 {
@@ -257,7 +284,10 @@ static void print_text(const json_t *res, const char *title, const char *indent)
 	printf("%sevidence: %s\n%sverified at: %s\n%sverdict: %s\n\n%schecks:\n", indent,
 	       json_string_value(json_object_get(res, "tee")), indent,
 	       json_string_value(json_object_get(res, "at")), indent,
-	       json_is_true(json_object_get(res, "verified")) ? "GENUINE" : "NOT GENUINE", indent);
+	       !json_is_true(json_object_get(res, "verified")) ? "NOT GENUINE"
+	       : result_insecure(res) ? "GENUINE, BUT SIMULATED: INSECURE (development only)"
+				      : "GENUINE",
+	       indent);
 	json_array_foreach(checks, i, c)
 	{
 		printf("%s  %-4s %-24s %s\n", indent,
@@ -322,6 +352,44 @@ static int print_result(const verify_args *a, const json_t *res)
 	return CLI_EXIT_FAILED;
 }
 
+/*
+ * The sim roots trusted for this run. Only files the user named as roots:
+ * every --sim-root, and the --certs files when --tee names a sim format. A
+ * self-signed certificate among other collateral (--collateral, or --certs
+ * for a bundle, where the host may have supplied the files) never counts.
+ */
+static veil_err load_sim_roots(verify_args *a, uint8_t (**roots)[32], size_t *count, char *msg,
+			       size_t cap)
+{
+	bool sim_tee = strcmp(a->tee, "sim") == 0 || strcmp(a->tee, "sim-gpu") == 0;
+
+	for (size_t i = 0; i < a->nsim_root; i++) {
+		uint8_t(*found)[32] = NULL;
+		size_t n = 0;
+		veil_collateral one;
+
+		veil_collateral_init(&one);
+		veil_err err = veil_collateral_add_file(&one, a->sim_root[i]);
+		if (err == VEIL_OK)
+			err = cli_sim_roots_from(&one, &found, &n);
+		veil_collateral_clear(&one);
+		free(found);
+		if (err == VEIL_OK && n == 0)
+			err = veil_fail(VEIL_E_MALFORMED, "%s holds no self-signed certificate",
+					a->sim_root[i]);
+		if (err == VEIL_OK)
+			err = veil_collateral_add_file(&a->trusted, a->sim_root[i]);
+		if (err != VEIL_OK) {
+			snprintf(msg, cap, "--sim-root: %s", veil_err_detail());
+			return err;
+		}
+	}
+	for (size_t i = 0; sim_tee && i < a->nsource; i++)
+		if (!a->source[i].is_dir)
+			TRY(veil_collateral_add_file(&a->trusted, a->source[i].path));
+	return cli_sim_roots_from(&a->trusted, roots, count);
+}
+
 int cmd_verify(int argc, char **argv)
 {
 	verify_args a = {0};
@@ -334,6 +402,7 @@ int cmd_verify(int argc, char **argv)
 	int rc;
 
 	veil_collateral_init(&a.collateral);
+	veil_collateral_init(&a.trusted);
 	rc = parse_args(argc, argv, &a);
 	if (rc >= 0)
 		goto out;
@@ -359,10 +428,8 @@ int cmd_verify(int argc, char **argv)
 			goto out;
 		}
 	}
-	/* Self-signed certificates the user named are the sim roots they
-	 * trust; no other format looks at this list (docs/cli.md). */
-	if (cli_sim_roots_from(&a.collateral, &roots, &ctx.sim_root_count) != VEIL_OK) {
-		rc = verify_input_error(&a, NULL, veil_err_detail());
+	if (load_sim_roots(&a, &roots, &ctx.sim_root_count, msg, sizeof msg) != VEIL_OK) {
+		rc = verify_input_error(&a, NULL, msg);
 		goto out;
 	}
 	ctx.sim_roots = (const uint8_t(*)[32])roots;
@@ -383,5 +450,6 @@ out:
 	free(roots);
 	json_decref(res);
 	veil_collateral_clear(&a.collateral);
+	veil_collateral_clear(&a.trusted);
 	return rc;
 }

@@ -20,6 +20,7 @@
 
 #include "evidence/nvidia/nv_report.h"
 #include "evidence/sim/sim_report.h"
+#include "evidence/sim/sim_trust.h"
 #include "sim/sim_internal.h"
 #include "veil/crypto.h"
 #include "veil/limits.h"
@@ -113,19 +114,6 @@ static veil_err sign_and_take(veil_writer *w, EVP_PKEY *key, uint8_t **out, size
 	return veil_writer_take(w, out, len);
 }
 
-static veil_err platform_id(X509 *cert, uint8_t out[32])
-{
-	unsigned char *der = NULL;
-	int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
-	veil_err err;
-
-	if (n <= 0)
-		return veil_openssl_fail(VEIL_E_CRYPTO, "encoding a public key");
-	err = veil_sha256(der, (size_t)n, out);
-	OPENSSL_free(der);
-	return err;
-}
-
 veil_err veil_sim_attest(const veil_sim *s, const uint8_t measurement[48],
 			 const uint8_t report_data[64], int64_t now, uint8_t **out, size_t *len)
 {
@@ -144,7 +132,7 @@ veil_err veil_sim_attest(const veil_sim *s, const uint8_t measurement[48],
 	memcpy(b.measurement, measurement, sizeof b.measurement);
 	memcpy(b.host_data, c->host_data, sizeof b.host_data);
 	memcpy(b.report_data, report_data, sizeof b.report_data);
-	TRY(platform_id(s->platform, b.platform_id));
+	TRY(sim_platform_id(s->platform, b.platform_id));
 	veil_writer_init(&w, VEIL_EVIDENCE_MAX_BYTES);
 	err = sim_report_write_signed(&w, &b, s->platform_der, s->platform_der_len, s->root_der,
 				      s->root_der_len);

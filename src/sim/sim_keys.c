@@ -118,7 +118,8 @@ out:
 /* PEM of a key or certificate through a memory BIO (wiped for keys). */
 static veil_err write_pem(const char *dir, const char *name, EVP_PKEY *key, X509 *cert)
 {
-	BIO *bio = BIO_new(BIO_s_mem());
+	/* Secure heap for keys, so the buffer's earlier copies are wiped too. */
+	BIO *bio = BIO_new(key != NULL ? BIO_s_secmem() : BIO_s_mem());
 	char *data;
 	long n;
 	veil_err err;
@@ -147,10 +148,46 @@ veil_err sim_cert_write(const char *dir, const char *name, X509 *cert)
 	return write_pem(dir, name, NULL, cert);
 }
 
+/* Reads a key file through one descriptor: the mode checked is the mode of
+ * the file read (no window between a stat and an open). */
+static veil_err key_file_read(const char *path, uint8_t **out, size_t *len)
+{
+	struct stat st;
+	uint8_t *buf = NULL;
+	size_t got = 0;
+	veil_err err = VEIL_OK;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	ENSURE(fd >= 0, VEIL_E_NOT_FOUND, "cannot read the sim key %s: %s", path, strerror(errno));
+	CHECK_THAT(fstat(fd, &st) == 0 && S_ISREG(st.st_mode), VEIL_E_IO,
+		   "%s is not a regular file", path);
+	CHECK_THAT((st.st_mode & 077) == 0, VEIL_E_USAGE,
+		   "permissions %04o for %s are too open: a private key must not be readable by "
+		   "others (chmod 600 %s)",
+		   (unsigned)(st.st_mode & 07777), path, path);
+	CHECK_THAT(st.st_size > 0 && st.st_size <= 16 * 1024, VEIL_E_LIMIT,
+		   "%s is not a sim key (size %lld)", path, (long long)st.st_size);
+	buf = malloc((size_t)st.st_size);
+	CHECK_THAT(buf != NULL, VEIL_E_NOMEM, "out of memory");
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		CHECK_THAT(n > 0, VEIL_E_IO, "cannot read %s", path);
+		got += (size_t)n;
+	}
+	*out = buf;
+	*len = got;
+	buf = NULL;
+out:
+	veil_free_secret(buf, buf != NULL ? (size_t)st.st_size : 0);
+	close(fd);
+	return err;
+}
+
 veil_err sim_key_read(const char *dir, const char *name, EVP_PKEY **out)
 {
 	char path[4096];
-	struct stat st;
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	BIO *bio = NULL;
@@ -159,13 +196,7 @@ veil_err sim_key_read(const char *dir, const char *name, EVP_PKEY **out)
 	*out = NULL;
 	ENSURE((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) < sizeof path, VEIL_E_USAGE,
 	       "path too long: %s/%s", dir, name);
-	ENSURE(stat(path, &st) == 0, VEIL_E_NOT_FOUND, "cannot read the sim key %s: %s", path,
-	       strerror(errno));
-	ENSURE((st.st_mode & 077) == 0, VEIL_E_USAGE,
-	       "permissions %04o for %s are too open: a private key must not be readable by "
-	       "others (chmod 600 %s)",
-	       (unsigned)(st.st_mode & 07777), path, path);
-	TRY(veil_file_read(path, 16 * 1024, &buf, &len));
+	TRY(key_file_read(path, &buf, &len));
 	bio = BIO_new_mem_buf(buf, (int)len);
 	CHECK_THAT(bio != NULL, VEIL_E_NOMEM, "out of memory");
 	*out = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);

@@ -231,20 +231,24 @@ veil_err veil_sim_init(const char *dir, unsigned gpus, int64_t now)
 	char tmp[PATH_MAX];
 	bool exists;
 	veil_err err;
+	size_t n = strlen(dir);
 
 	ENSURE(gpus <= VEIL_SIM_GPUS_MAX, VEIL_E_USAGE, "at most %d simulated GPUs",
 	       VEIL_SIM_GPUS_MAX);
 	TRY(dir_usable(dir, &exists));
-	ENSURE((size_t)snprintf(tmp, sizeof tmp, "%s.init-XXXXXX", dir) < sizeof tmp, VEIL_E_USAGE,
-	       "path too long: %s", dir);
+	/* "DIR/" names DIR: the temporary directory goes beside it, not into it. */
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	ENSURE(n < sizeof tmp &&
+		   (size_t)snprintf(tmp, sizeof tmp, "%.*s.init-XXXXXX", (int)n, dir) < sizeof tmp,
+	       VEIL_E_USAGE, "path too long: %s", dir);
 	ENSURE(mkdtemp(tmp) != NULL, VEIL_E_IO, "cannot create a directory beside %s: %s", dir,
 	       strerror(errno));
 	err = write_platform(tmp, gpus, now);
 	if (err == VEIL_OK && chmod(tmp, 0755) != 0)
 		err = veil_fail(VEIL_E_IO, "cannot set the mode of %s: %s", tmp, strerror(errno));
-	/* An empty target directory is replaced; anything else was refused. */
-	if (err == VEIL_OK && exists && rmdir(dir) != 0)
-		err = veil_fail(VEIL_E_IO, "cannot replace the empty %s: %s", dir, strerror(errno));
+	/* rename(2) replaces an empty directory atomically; a non-empty one
+	 * was refused above (and rename would refuse it too). */
 	if (err == VEIL_OK && rename(tmp, dir) != 0)
 		err = veil_fail(VEIL_E_IO, "cannot move %s to %s: %s", tmp, dir, strerror(errno));
 	if (err != VEIL_OK) {

@@ -46,18 +46,29 @@ check "attest a bare sim report" 0 -- "$VEIL" attest --tee sim --sim "$S" \
 	--workload "$TMP/worker" --workload "$TMP/worker.json" --report-data "$RD" --out "$TMP/r.bin"
 expect "verify: genuine, bound to the report data" 0 \
 	'.verified and .tee == "sim" and .claims.insecure and .claims.measurement == "'"$M"'"' -- \
-	--certs "$S/root.pem" --report-data "$RD" "$TMP/r.bin"
+	--tee sim --certs "$S/root.pem" --report-data "$RD" "$TMP/r.bin"
+expect "verify: --sim-root works without --tee" 0 '.verified' -- \
+	--sim-root "$S/root.pem" "$TMP/r.bin"
+"$VEIL" verify --sim-root "$S/root.pem" "$TMP/r.bin" | grep -q "SIMULATED: INSECURE" &&
+	ok || bad "verify: the text verdict says simulated and insecure"
 expect "verify: wrong report data" 1 '[.checks[] | select(.ok|not) | .name] == ["report_data"]' -- \
-	--certs "$S/root.pem" --report-data 01 "$TMP/r.bin"
+	--tee sim --certs "$S/root.pem" --report-data 01 "$TMP/r.bin"
+expect "verify: a root among --certs counts only with --tee sim" 1 \
+	'.checks[] | select(.name == "sim.root") | .ok | not' -- --certs "$S/root.pem" "$TMP/r.bin"
+mkdir -p "$TMP/coll" && cp "$S/root.pem" "$TMP/coll/"
+expect "verify: a root in a collateral directory never counts" 1 \
+	'.checks[] | select(.name == "sim.root") | .ok | not' -- --tee sim --collateral "$TMP/coll" "$TMP/r.bin"
+expect "verify: --sim-root must be a self-signed certificate" 2 -- \
+	--sim-root "$S/platform.pem" "$TMP/r.bin"
 expect "verify: no sim root given" 1 '.checks[] | select(.name == "sim.root") | .ok | not' -- \
 	"$TMP/r.bin"
 expect "verify: another platform's root" 1 \
-	'.checks[] | select(.name == "sim.root") | .ok | not' -- --certs "$OTHER/root.pem" "$TMP/r.bin"
+	'.checks[] | select(.name == "sim.root") | .ok | not' -- --tee sim --certs "$OTHER/root.pem" "$TMP/r.bin"
 cp "$TMP/r.bin" "$TMP/tampered.bin"
 printf '\x01' | dd of="$TMP/tampered.bin" bs=1 seek=$((0x20)) conv=notrunc status=none
 expect "verify: altered measurement" 1 \
 	'.checks[] | select(.name == "report.signature") | .ok | not' -- \
-	--certs "$S/root.pem" "$TMP/tampered.bin"
+	--tee sim --certs "$S/root.pem" "$TMP/tampered.bin"
 VEIL_SIM_DIR="$S" check "VEIL_SIM_DIR stands in for --sim" 0 -- \
 	"$VEIL" attest --tee sim --report-data "$RD" --out "$TMP/r2.bin"
 
@@ -67,6 +78,8 @@ check "attest a bundle with the GPU" 0 -- "$VEIL" attest --tee sim --sim "$S" --
 	--out "$TMP/ev.json"
 expect "verify: the bundle, CPU and GPU bound" 0 \
 	'.verified and .submods.cpu.tee == "sim" and .submods.gpu0.tee == "sim-gpu" and .submods.gpu0.claims.cc_mode == "on" and .claims.runtime_data.nonce == "challenge-7"' -- \
+	--sim-root "$S/root.pem" "$TMP/ev.json"
+expect "verify: --certs does not make a bundle's sim root trusted" 1 '.verified | not' -- \
 	--certs "$S/root.pem" "$TMP/ev.json"
 
 cat >"$TMP/policy.json" <<EOF

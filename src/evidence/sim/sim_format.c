@@ -30,20 +30,6 @@ static veil_err sim_format_parse(const uint8_t *buf, size_t len, void **out)
 	return VEIL_OK;
 }
 
-/* SHA-256 of the certificate's SubjectPublicKeyInfo DER: the platform id. */
-static veil_err spki_sha256(X509 *cert, uint8_t out[32])
-{
-	unsigned char *der = NULL;
-	int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
-	veil_err err;
-
-	if (n <= 0)
-		return veil_openssl_fail(VEIL_E_CRYPTO, "encoding a public key");
-	err = veil_sha256(der, (size_t)n, out);
-	OPENSSL_free(der);
-	return err;
-}
-
 static void check_signature(const sim_report *r, X509 *platform, veil_checks *checks)
 {
 	EVP_PKEY *pub = X509_get0_pubkey(platform);
@@ -80,7 +66,7 @@ static veil_err sim_format_verify(const void *ev, const veil_verify_ctx *ctx, vo
 	}
 	if (sim_root_check(ctx, root, checks))
 		chain_ok = sim_chain_check(ctx, platform, root, "platform", checks);
-	if (spki_sha256(platform, id) == VEIL_OK)
+	if (sim_platform_id(platform, id) == VEIL_OK)
 		veil_checks_add(
 		    checks, "sim.platform_id", memcmp(id, r->platform_id, sizeof id) == 0,
 		    "PLATFORM_ID %s the platform certificate's key",
@@ -100,6 +86,7 @@ static veil_err sim_format_claims(const void *ev, json_t *claims)
 	const sim_report *r = ev;
 	struct snp_tcb t;
 	uint8_t root_fp[32];
+	X509 *root = NULL;
 	json_t *tcb;
 
 	TRY(veil_claim_bool(claims, "insecure", true));
@@ -118,7 +105,11 @@ static veil_err sim_format_claims(const void *ev, json_t *claims)
 	TRY(veil_claim_json(claims, "tcb_decoded", tcb));
 	TRY(veil_claim_uint(claims, "generated_at", r->generated_at));
 	TRY(veil_claim_hex(claims, "platform_id", r->platform_id, SIM_PLATFORM_ID_LEN));
-	TRY(veil_sha256(r->root_cert, r->root_cert_len, root_fp));
+	/* The same fingerprint the trust check computes (sim_trust.c). */
+	TRY(veil_cert_parse_der(r->root_cert, r->root_cert_len, &root));
+	veil_err err = veil_cert_sha256(root, root_fp);
+	X509_free(root);
+	TRY(err);
 	return veil_claim_hex(claims, "sim_root", root_fp, sizeof root_fp);
 }
 

@@ -24,4 +24,8 @@ bool sim_root_trusted(const veil_verify_ctx *ctx, const uint8_t sha256[32]);
 bool sim_chain_check(const veil_verify_ctx *ctx, X509 *leaf, X509 *root, const char *what,
 		     veil_checks *checks);
 
+/* SHA-256 of the certificate's SubjectPublicKeyInfo DER: what a sim
+ * report's platform_id holds for the key that signed it. */
+VEIL_MUST_CHECK veil_err sim_platform_id(X509 *cert, uint8_t out[32]);
+
 #endif
