@@ -368,26 +368,38 @@ static veil_err load_sim_roots(verify_args *a, uint8_t (**roots)[32], size_t *co
 		size_t n = 0;
 		veil_collateral one;
 
+		/* Read once; kept only if it holds a root. */
 		veil_collateral_init(&one);
 		veil_err err = veil_collateral_add_file(&one, a->sim_root[i]);
 		if (err == VEIL_OK)
 			err = cli_sim_roots_from(&one, &found, &n);
-		veil_collateral_clear(&one);
 		free(found);
 		if (err == VEIL_OK && n == 0)
 			err = veil_fail(VEIL_E_MALFORMED, "%s holds no self-signed certificate",
 					a->sim_root[i]);
 		if (err == VEIL_OK)
-			err = veil_collateral_add_file(&a->trusted, a->sim_root[i]);
+			err = veil_collateral_add(&a->trusted, one.blob[0].data, one.blob[0].len,
+						  a->sim_root[i]);
+		veil_collateral_clear(&one);
 		if (err != VEIL_OK) {
 			snprintf(msg, cap, "--sim-root: %s", veil_err_detail());
 			return err;
 		}
 	}
-	for (size_t i = 0; sim_tee && i < a->nsource; i++)
-		if (!a->source[i].is_dir)
-			TRY(veil_collateral_add_file(&a->trusted, a->source[i].path));
-	return cli_sim_roots_from(&a->trusted, roots, count);
+	for (size_t i = 0; sim_tee && i < a->nsource; i++) {
+		if (a->source[i].is_dir)
+			continue;
+		veil_err err = veil_collateral_add_file(&a->trusted, a->source[i].path);
+		if (err != VEIL_OK) {
+			snprintf(msg, cap, "--certs: %s", veil_err_detail());
+			return err;
+		}
+	}
+	if (cli_sim_roots_from(&a->trusted, roots, count) != VEIL_OK) {
+		snprintf(msg, cap, "%s", veil_err_detail());
+		return VEIL_E_NOMEM;
+	}
+	return VEIL_OK;
 }
 
 int cmd_verify(int argc, char **argv)

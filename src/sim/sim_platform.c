@@ -200,14 +200,13 @@ out:
 	return err;
 }
 
-static veil_err dir_usable(const char *dir, bool *exists)
+static veil_err dir_usable(const char *dir)
 {
 	struct stat st;
 	DIR *d;
 	struct dirent *e;
 	bool empty = true;
 
-	*exists = false;
 	if (stat(dir, &st) != 0) {
 		ENSURE(errno == ENOENT, VEIL_E_IO, "cannot use %s: %s", dir, strerror(errno));
 		return VEIL_OK;
@@ -222,20 +221,18 @@ static veil_err dir_usable(const char *dir, bool *exists)
 	ENSURE(empty, VEIL_E_USAGE,
 	       "%s is not empty; refusing to overwrite (a sim platform's keys are its identity)",
 	       dir);
-	*exists = true;
 	return VEIL_OK;
 }
 
 veil_err veil_sim_init(const char *dir, unsigned gpus, int64_t now)
 {
 	char tmp[PATH_MAX];
-	bool exists;
 	veil_err err;
 	size_t n = strlen(dir);
 
 	ENSURE(gpus <= VEIL_SIM_GPUS_MAX, VEIL_E_USAGE, "at most %d simulated GPUs",
 	       VEIL_SIM_GPUS_MAX);
-	TRY(dir_usable(dir, &exists));
+	TRY(dir_usable(dir));
 	/* "DIR/" names DIR: the temporary directory goes beside it, not into it. */
 	while (n > 1 && dir[n - 1] == '/')
 		n--;
