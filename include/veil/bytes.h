@@ -70,6 +70,11 @@ VEIL_MUST_CHECK veil_err veil_writer_u16le(veil_writer *w, uint16_t v);
 VEIL_MUST_CHECK veil_err veil_writer_u32le(veil_writer *w, uint32_t v);
 VEIL_MUST_CHECK veil_err veil_writer_u64le(veil_writer *w, uint64_t v);
 VEIL_MUST_CHECK veil_err veil_writer_printf(veil_writer *w, const char *fmt, ...) VEIL_PRINTF(2, 3);
+/* Makes room for n more bytes and points *space at them, for code that
+ * writes in place (a cipher sealing straight into the output); nothing is
+ * added until veil_writer_commit(w, n) with at most that n. */
+VEIL_MUST_CHECK veil_err veil_writer_reserve(veil_writer *w, size_t n, uint8_t **space);
+void veil_writer_commit(veil_writer *w, size_t n);
 /* The sticky error, VEIL_OK if every write succeeded. */
 VEIL_MUST_CHECK veil_err veil_writer_status(const veil_writer *w);
 /* Hands the buffer (NUL-terminated, not counted in *len) to the caller, who

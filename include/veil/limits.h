@@ -84,4 +84,23 @@
 /* GPUs attested in one call (an HGX board has 8). */
 #define VEIL_ATTEST_GPUS_MAX 16
 
+/* Oblivious HTTP (src/ohttp). Symmetric suites in one key configuration,
+ * configurations in one application/ohttp-keys body, keys one server holds
+ * at once (rotation keeps a few), the largest whole encapsulated message, and
+ * the largest sealed chunk of a chunked message (the draft requires 16 KiB
+ * of plaintext; senders should not exceed it). */
+#define VEIL_OHTTP_SUITES_MAX  16
+#define VEIL_OHTTP_CONFIGS_MAX 16
+#define VEIL_OHTTP_KEYS_MAX    16
+#define VEIL_OHTTP_MESSAGE_MAX (16 * 1024 * 1024)
+#define VEIL_OHTTP_CHUNK_MAX   (256 * 1024)
+/* Binary HTTP (src/ohttp/bhttp.c): fields in one section, bytes of one field
+ * name or value, bytes of one control-data string, informational responses
+ * before the final one, and content bytes. */
+#define VEIL_BHTTP_FIELDS_MAX        256
+#define VEIL_BHTTP_FIELD_MAX         (64 * 1024)
+#define VEIL_BHTTP_CONTROL_MAX       (8 * 1024)
+#define VEIL_BHTTP_INFORMATIONAL_MAX 16
+#define VEIL_BHTTP_CONTENT_MAX       (16 * 1024 * 1024)
+
 #endif

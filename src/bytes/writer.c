@@ -55,6 +55,20 @@ veil_err veil_writer_put(veil_writer *w, const void *p, size_t n)
 	return VEIL_OK;
 }
 
+veil_err veil_writer_reserve(veil_writer *w, size_t n, uint8_t **space)
+{
+	TRY(writer_reserve(w, n));
+	*space = w->data + w->len;
+	return VEIL_OK;
+}
+
+void veil_writer_commit(veil_writer *w, size_t n)
+{
+	/* Only after a successful reserve of at least n. */
+	if (w->err == VEIL_OK && n < w->cap - w->len)
+		w->len += n;
+}
+
 veil_err veil_writer_putc(veil_writer *w, char c)
 {
 	return veil_writer_put(w, &c, 1);
