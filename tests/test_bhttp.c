@@ -370,15 +370,18 @@ TEST(built_response_with_informational_round_trips)
 {
 	veil_bhttp_msg m;
 
+	veil_bhttp_fields *f100, *f103, *none;
+
 	EXPECT_OK(veil_bhttp_response_init(&m, 200));
-	/* No builder for 1xx: the array is the caller's, freed by clear. */
-	m.informational = calloc(2, sizeof *m.informational);
-	REQUIRE(m.informational != NULL);
-	m.informational_count = 2;
-	m.informational[0].status = 100;
-	m.informational[1].status = 103;
-	add_field(&m.informational[1].fields, "link", "</a.css>; rel=preload");
-	add_field(&m.informational[1].fields, "link", "</b.js>; rel=preload");
+	REQUIRE(veil_bhttp_informational_add(&m, 100, &f100) == VEIL_OK);
+	REQUIRE(veil_bhttp_informational_add(&m, 103, &f103) == VEIL_OK);
+	EXPECT_ERR(veil_bhttp_informational_add(&m, 200, &none), VEIL_E_USAGE);
+	EXPECT_ERR(veil_bhttp_informational_add(&m, 99, &none), VEIL_E_USAGE);
+	EXPECT(m.informational_count == 2 && m.informational[1].status == 103);
+	EXPECT(f100->count == 0);
+	f103 = &m.informational[1].fields; /* the array may have moved */
+	add_field(f103, "link", "</a.css>; rel=preload");
+	add_field(f103, "link", "</b.js>; rel=preload");
 	add_field(&m.header, "content-type", "text/event-stream");
 	add_field(&m.trailer, "server-timing", "total;dur=12");
 	EXPECT(m.content == NULL);

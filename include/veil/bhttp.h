@@ -85,6 +85,11 @@ VEIL_MUST_CHECK veil_err veil_bhttp_request_init(veil_bhttp_msg *m, const char *
 						 const char *scheme, const char *authority,
 						 const char *path);
 VEIL_MUST_CHECK veil_err veil_bhttp_response_init(veil_bhttp_msg *m, uint16_t status);
+/* Appends an informational response (status 100..199) to a response being
+ * built; *fields receives its field section, to fill with fields_add (valid
+ * until the next informational_add, which may move the array). */
+VEIL_MUST_CHECK veil_err veil_bhttp_informational_add(veil_bhttp_msg *m, uint16_t status,
+						      veil_bhttp_fields **fields);
 VEIL_MUST_CHECK veil_err veil_bhttp_fields_add(veil_bhttp_fields *f, const char *name,
 					       const uint8_t *value, size_t value_len);
 VEIL_MUST_CHECK veil_err veil_bhttp_set_content(veil_bhttp_msg *m, const uint8_t *p, size_t n);
@@ -99,6 +104,7 @@ const veil_bhttp_field *veil_bhttp_fields_find(const veil_bhttp_fields *f, const
  * VEIL_E_USAGE. */
 VEIL_MUST_CHECK veil_err veil_reader_varint(veil_reader *r, uint64_t *out);
 VEIL_MUST_CHECK veil_err veil_writer_varint(veil_writer *w, uint64_t v);
+/* The shortest encoding's length, 0 for a value above 2^62 - 1. */
 size_t veil_varint_len(uint64_t v);
 
 #endif
