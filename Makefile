@@ -68,11 +68,16 @@ $(BUILD)/tests/fixtures/libfake_nvml.so: tests/fixtures/fake_nvml.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -fPIC -shared -o $@ $< $(LDFLAGS)
 $(BUILD)/tests/test_attester_nvml: $(BUILD)/tests/fixtures/libfake_nvml.so
 
+# The Veil end of the OHTTP interop tests, which tests/interop/*.mjs drive.
+$(BUILD)/tests/interop/ohttp_peer: tests/interop/ohttp_peer.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+
 $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
 
-check-tests: $(VEIL) $(TESTS)
+check-tests: $(VEIL) $(TESTS) $(BUILD)/tests/interop/ohttp_peer
 
 # Runs every unit test binary and the CLI conformance script; prints one
 # "N passed, N failed" line at the end.

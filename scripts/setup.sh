@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what Veil needs to build and test on Debian 12, and nothing else.
+# Installs what Veil needs to build and test on Debian 12, and nothing else:
+# the Debian packages below, and the npm packages of tests/interop.
 #
 # Idempotent and quiet: when every package is already present it prints
 # nothing and touches nothing, so the README's commands can call it first
@@ -27,14 +28,33 @@ for p in "${packages[@]}"; do
 		missing+=("$p")
 	fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
 
-echo "setup: installing ${missing[*]}" >&2
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then
-	command -v sudo >/dev/null || { echo "setup: need root or sudo to install ${missing[*]}" >&2; exit 1; }
-	sudo="sudo"
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "setup: installing ${missing[*]}" >&2
+	sudo=""
+	if [ "$(id -u)" -ne 0 ]; then
+		command -v sudo >/dev/null || { echo "setup: need root or sudo to install ${missing[*]}" >&2; exit 1; }
+		sudo="sudo"
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	$sudo apt-get update -qq
+	$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+
+# The OHTTP interop tests (tests/cli/ohttp_interop.sh) run independent
+# implementations from npm, pinned in tests/interop/package-lock.json. npm ci
+# installs exactly those and writes node_modules/.package-lock.json, so the
+# install is due only when that is missing or older than the lock file.
+interop="$(dirname "$0")/../tests/interop"
+if [ ! -f "$interop/node_modules/.package-lock.json" ] ||
+	[ "$interop/package-lock.json" -nt "$interop/node_modules/.package-lock.json" ]; then
+	if command -v node >/dev/null && command -v npm >/dev/null; then
+		echo "setup: installing the npm packages of tests/interop" >&2
+		(cd "$interop" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+	else
+		# Not fatal here (building and the demo need no node), but the
+		# interop tests fail without it.
+		echo "setup: Node.js 20 or later and npm are needed by the OHTTP interop tests;" \
+			"install them, then run this again" >&2
+	fi
+fi
