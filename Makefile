@@ -57,7 +57,7 @@ $(LIB): $(LIB_OBJS)
 $(VEIL): $(CLI_OBJS) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB) $(LDLIBS)
 
-$(BUILD)/tests/%: tests/%.c tests/harness.c tests/harness.h $(LIB)
+$(BUILD)/tests/%: tests/%.c tests/harness.c $(wildcard tests/*.h) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -o $@ $< tests/harness.c $(LIB) $(LDFLAGS) $(LDLIBS)
 
@@ -85,7 +85,7 @@ test: check-tests
 	@BUILD=$(BUILD) scripts/run-tests.sh $(TESTS)
 
 # libFuzzer targets: always clang, with ASan and UBSan, in their own folder.
-$(FUZZ_BUILD)/%: fuzz/%.c $(LIB_SRCS)
+$(FUZZ_BUILD)/%: fuzz/%.c $(LIB_SRCS) $(wildcard fuzz/*.h)
 	@mkdir -p $(dir $@)
 	clang $(CPPFLAGS) -std=c17 -O1 -g -fsanitize=fuzzer,address,undefined \
 	    -fno-sanitize-recover=undefined $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \

@@ -116,8 +116,10 @@ typedef enum veil_ohttp_phase {
 	VEIL_OHTTP_FAILED,
 } veil_ohttp_phase;
 
-/* One request and its response. Zero it (or let an encap/decap call set it
- * up), use it, then veil_ohttp_exchange_clear(). */
+/* One request and its response. The call that starts an exchange (request
+ * encap or decap, chunked begin or open) sets the struct up from whatever it
+ * held, so it need not be zeroed first; veil_ohttp_exchange_clear() frees and
+ * wipes it, and must come before the struct is used for another exchange. */
 typedef struct veil_ohttp_exchange {
 	bool client;
 	bool chunked;

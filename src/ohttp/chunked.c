@@ -68,8 +68,10 @@ veil_err veil_ohttp_chunked_response_begin(veil_ohttp_exchange *x, const uint8_t
 
 	/* The response may start before the request has ended (the draft
 	 * allows interleaving), but not before its header was read. */
-	ENSURE(!x->client && x->chunked && x->hpke.suite.kem != 0 && !x->res_ready, VEIL_E_USAGE,
-	       "chunked OHTTP: a response needs an opened chunked request");
+	ENSURE(!x->client && x->chunked && x->hpke.suite.kem != 0 && !x->res_ready &&
+		   x->phase != VEIL_OHTTP_FAILED,
+	       VEIL_E_USAGE,
+	       "chunked OHTTP: a response needs an opened chunked request that has not failed");
 	if (nonce == NULL) {
 		ENSURE(RAND_bytes(fresh, (int)nonce_len) == 1, VEIL_E_CRYPTO,
 		       "no randomness for the OHTTP response nonce");
@@ -82,8 +84,13 @@ veil_err veil_ohttp_chunked_response_begin(veil_ohttp_exchange *x, const uint8_t
 
 veil_err veil_ohttp_chunked_response_open(veil_ohttp_exchange *x)
 {
-	ENSURE(x->client && x->chunked && x->hpke.suite.kem != 0, VEIL_E_USAGE,
-	       "chunked OHTTP: a response needs a chunked request made by this client");
+	/* Once per request: a response that failed or was read whole is not
+	 * opened again (every failure is final, ohttp.h). Sealing the request
+	 * leaves the phase idle. */
+	ENSURE(x->client && x->chunked && x->hpke.suite.kem != 0 && x->phase == VEIL_OHTTP_IDLE,
+	       VEIL_E_USAGE,
+	       "chunked OHTTP: a response needs a chunked request made by this client, and is "
+	       "opened once");
 	x->phase = VEIL_OHTTP_HEADER;
 	x->pending_len = 0;
 	return VEIL_OK;
@@ -179,13 +186,16 @@ static veil_err chunk_open(veil_ohttp_exchange *x, const uint8_t *ct, size_t ct_
 }
 
 /* Appends n bytes to the pending buffer, which never holds more than one
- * chunk and its prefix. */
+ * chunk and its prefix; the final chunk has no prefix, so its cap is the
+ * chunk's own. */
 static veil_err pending_add(veil_ohttp_exchange *x, const uint8_t *p, size_t n)
 {
 	size_t want = x->pending_len + n;
+	size_t cap_here =
+	    x->phase == VEIL_OHTTP_FINAL ? VEIL_OHTTP_CHUNK_MAX : VEIL_OHTTP_CHUNK_MAX + 8;
 
-	ENSURE(want <= VEIL_OHTTP_CHUNK_MAX + 8, VEIL_E_LIMIT,
-	       "chunked OHTTP: a chunk is over the %d-byte limit", VEIL_OHTTP_CHUNK_MAX);
+	ENSURE(want <= cap_here, VEIL_E_LIMIT, "chunked OHTTP: a chunk is over the %d-byte limit",
+	       VEIL_OHTTP_CHUNK_MAX);
 	if (want > x->pending_cap) {
 		size_t cap = x->pending_cap ? x->pending_cap : 256;
 		uint8_t *np;

@@ -181,6 +181,7 @@ veil_err ohttp_response_keys(veil_ohttp_exchange *x, const char *label, const ui
 	CHECK(veil_hkdf_sha256_expand(prk, sizeof prk, (const uint8_t *)"key", 3, key, nk));
 	CHECK(veil_hkdf_sha256_expand(prk, sizeof prk, (const uint8_t *)"nonce", 5, x->res_nonce,
 				      sizeof x->res_nonce));
+	veil_aead_clear(&x->res_aead);
 	CHECK(veil_aead_init(&x->res_aead, x->suite.aead, key, nk));
 	x->res_counter = 0;
 	x->res_ready = true;
