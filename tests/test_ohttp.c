@@ -81,7 +81,7 @@ static void appx_clear(appx *a)
 
 static bool same(const veil_writer *w, const uint8_t *p, size_t n)
 {
-	return w->len == n && memcmp(w->data, p, n) == 0;
+	return w->len == n && (n == 0 || memcmp(w->data, p, n) == 0);
 }
 
 TEST(appendix_a_key_config)
