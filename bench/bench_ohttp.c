@@ -103,7 +103,7 @@ typedef struct ohttp_case {
 static int ohttp_decap(void *arg)
 {
 	ohttp_case *c = arg;
-	veil_ohttp_exchange x;
+	veil_ohttp_exchange x = {0};
 	veil_err err;
 
 	c->out.len = 0;
@@ -116,12 +116,11 @@ static int ohttp_decap(void *arg)
 static int ohttp_encap(void *arg)
 {
 	ohttp_case *c = arg;
-	veil_ohttp_exchange x;
+	veil_ohttp_exchange x = {0};
 	veil_err err;
 
 	c->out.len = 0;
-	err =
-	    veil_ohttp_request_encap(&x, &c->client, c->request, sizeof c->request, NULL, &c->out);
+	err = veil_ohttp_request_encap(&x, &c->client, c->request, sizeof c->request, &c->out);
 	veil_ohttp_exchange_clear(&x);
 	return err != VEIL_OK;
 }
@@ -176,7 +175,7 @@ int main(int argc, char **argv)
 	x25519_case xc;
 	ohttp_case oc;
 	veil_ohttp_keyconfig kc;
-	veil_ohttp_exchange cx, sx;
+	veil_ohttp_exchange cx = {0}, sx = {0};
 	veil_x25519_key eph;
 	static const uint8_t key32[32] = {1, 2, 3};
 	double x_rate, decap_rate, encap_rate;
@@ -192,7 +191,7 @@ int main(int argc, char **argv)
 	    veil_ohttp_server_generate_key(oc.server, 1) != VEIL_OK ||
 	    veil_ohttp_server_config(oc.server, 1, &kc) != VEIL_OK ||
 	    veil_ohttp_client_init(&oc.client, &kc) != VEIL_OK ||
-	    veil_ohttp_request_encap(&cx, &oc.client, oc.request, sizeof oc.request, NULL,
+	    veil_ohttp_request_encap(&cx, &oc.client, oc.request, sizeof oc.request,
 				     &oc.encapsulated) != VEIL_OK)
 		die("OHTTP set-up");
 	veil_ohttp_exchange_clear(&cx);
@@ -238,14 +237,15 @@ int main(int argc, char **argv)
 		veil_writer_init(&req, 1 << 20);
 		veil_writer_init(&pt, 1 << 20);
 		veil_writer_init(&cc.out, 1 << 20);
-		if (veil_ohttp_chunked_request_begin(&cx, &oc.client, NULL, &req) != VEIL_OK ||
+		if (veil_ohttp_chunked_request_begin(&cx, &oc.client, &req) != VEIL_OK ||
 		    veil_ohttp_chunk_seal(&cx, oc.request, 16, true, &req) != VEIL_OK ||
 		    veil_ohttp_chunked_request_open(&sx, oc.server) != VEIL_OK ||
 		    veil_ohttp_chunked_feed(&sx, req.data, req.len, &pt) != VEIL_OK ||
 		    veil_ohttp_chunked_finish(&sx, &pt) != VEIL_OK ||
-		    veil_ohttp_chunked_response_begin(&sx, NULL, &cc.out) != VEIL_OK)
+		    veil_ohttp_chunked_response_begin(&sx, &cc.out) != VEIL_OK)
 			die("chunked set-up");
-		cc.server = sx;
+		cc.server = sx; /* moved: sx must not be cleared again */
+		memset(&sx, 0, sizeof sx);
 		measure_pair(gcm_raw, &cc, chunk_seal, &cc, seconds, &raw_rate, &seal_rate);
 		snprintf(label, sizeof label, "AES-256-GCM seal, %zu B, raw EVP (baseline)",
 			 cc.size);

@@ -57,7 +57,7 @@ static void opener_init(const fuzz_ohttp *f, int response, uint16_t aead, veil_o
 	}
 	fuzz_client(f, aead, &c);
 	veil_writer_init(&hdr, 4096);
-	if (veil_ohttp_chunked_request_begin(x, &c, &f->eph, &hdr) != VEIL_OK ||
+	if (ohttp_chunked_request_begin_with(x, &c, &f->eph, &hdr) != VEIL_OK ||
 	    veil_ohttp_chunked_response_open(x) != VEIL_OK)
 		abort();
 	veil_writer_clear(&hdr);
@@ -91,7 +91,7 @@ static veil_err open_in_pieces(veil_ohttp_exchange *x, const uint8_t *p, size_t 
 static void arbitrary_stream(const fuzz_ohttp *f, int response, veil_reader *r)
 {
 	uint16_t aead = response ? fuzz_aeads[take_u8(r) % 3] : 0;
-	veil_ohttp_exchange x;
+	veil_ohttp_exchange x = {0};
 	veil_writer pt;
 	pieces pc;
 	const uint8_t *p;
@@ -119,11 +119,11 @@ static void seal_stream(const fuzz_ohttp *f, int response, uint16_t aead, const 
 	fuzz_client(f, aead, &c);
 	veil_writer_init(&hdr, 4096);
 	veil_writer_init(&discard, 4096);
-	if (veil_ohttp_chunked_request_begin(&cx, &c, &f->eph, response ? &hdr : wire) != VEIL_OK)
+	if (ohttp_chunked_request_begin_with(&cx, &c, &f->eph, response ? &hdr : wire) != VEIL_OK)
 		abort();
 	if (response && (veil_ohttp_chunked_request_open(&sx, f->server) != VEIL_OK ||
 			 veil_ohttp_chunked_feed(&sx, hdr.data, hdr.len, &discard) != VEIL_OK ||
-			 veil_ohttp_chunked_response_begin(&sx, f->nonce, wire) != VEIL_OK))
+			 ohttp_chunked_response_begin_with(&sx, f->nonce, wire) != VEIL_OK))
 		abort();
 	for (size_t i = 0; i < n; i++) {
 		/* Draft section 6: a non-final chunk is never empty. */
@@ -153,7 +153,7 @@ static void structured(const fuzz_ohttp *f, veil_reader *r)
 	size_t sizes[CHUNKS_MAX], n = take_u8(r) % (CHUNKS_MAX + 1), final_len, total, src_len;
 	const uint8_t *src;
 	uint8_t *pt;
-	veil_ohttp_exchange x;
+	veil_ohttp_exchange x = {0};
 	veil_writer wire, out;
 	pieces pc;
 

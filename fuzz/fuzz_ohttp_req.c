@@ -29,7 +29,7 @@ static void arbitrary_request(const fuzz_ohttp *f, const uint8_t *data, size_t s
 	if (veil_ohttp_request_decap(&sx, f->server, data, size, &pt) == VEIL_OK) {
 		if (pt.len + VEIL_OHTTP_REQ_PREFIX + VEIL_AEAD_TAG_LEN != size)
 			abort();
-		if (veil_ohttp_response_encap(&sx, pt.data, pt.len, f->nonce, &res) != VEIL_OK)
+		if (ohttp_response_encap_with(&sx, pt.data, pt.len, f->nonce, &res) != VEIL_OK)
 			abort();
 	} else if (pt.len != 0) {
 		abort(); /* nothing from a request that did not open */
@@ -51,14 +51,14 @@ static void round_trip(const fuzz_ohttp *f, uint8_t pick, const uint8_t *msg, si
 	veil_writer_init(&pt, VEIL_OHTTP_MESSAGE_MAX);
 	veil_writer_init(&res, VEIL_OHTTP_MESSAGE_MAX + 64);
 	veil_writer_init(&back, VEIL_OHTTP_MESSAGE_MAX);
-	if (veil_ohttp_request_encap(&cx, &c, msg, n, &f->eph, &req) != VEIL_OK ||
+	if (ohttp_request_encap_with(&cx, &c, msg, n, &f->eph, &req) != VEIL_OK ||
 	    req.len != n + VEIL_OHTTP_REQ_PREFIX + VEIL_AEAD_TAG_LEN)
 		abort();
 	if (veil_ohttp_request_decap(&sx, f->server, req.data, req.len, &pt) != VEIL_OK ||
 	    !same_bytes(&pt, msg, n))
 		abort();
 	/* The response: the request's bytes, sealed by the server. */
-	if (veil_ohttp_response_encap(&sx, msg, n, f->nonce, &res) != VEIL_OK ||
+	if (ohttp_response_encap_with(&sx, msg, n, f->nonce, &res) != VEIL_OK ||
 	    veil_ohttp_response_decap(&cx, res.data, res.len, &back) != VEIL_OK ||
 	    !same_bytes(&back, msg, n))
 		abort();

@@ -27,7 +27,7 @@ static void client_request(const fuzz_ohttp *f, uint16_t aead, veil_ohttp_exchan
 
 	fuzz_client(f, aead, &c);
 	memset(cx, 0, sizeof *cx);
-	if (veil_ohttp_request_encap(cx, &c, fuzz_request, sizeof fuzz_request, &f->eph, req) !=
+	if (ohttp_request_encap_with(cx, &c, fuzz_request, sizeof fuzz_request, &f->eph, req) !=
 	    VEIL_OK)
 		abort();
 }
@@ -35,7 +35,7 @@ static void client_request(const fuzz_ohttp *f, uint16_t aead, veil_ohttp_exchan
 static void arbitrary_response(const fuzz_ohttp *f, const uint8_t *data, size_t size)
 {
 	for (size_t a = 0; a < 3; a++) {
-		veil_ohttp_exchange cx;
+		veil_ohttp_exchange cx = {0};
 		veil_writer req, pt;
 		veil_err err;
 
@@ -61,7 +61,7 @@ static void arbitrary_response(const fuzz_ohttp *f, const uint8_t *data, size_t 
 static void round_trip(const fuzz_ohttp *f, uint8_t pick, const uint8_t *msg, size_t n)
 {
 	uint16_t aead = fuzz_aeads[(pick >> 1) % 3];
-	veil_ohttp_exchange cx, sx = {0};
+	veil_ohttp_exchange cx = {0}, sx = {0};
 	veil_writer req, pt, res;
 	size_t at;
 
@@ -73,7 +73,7 @@ static void round_trip(const fuzz_ohttp *f, uint8_t pick, const uint8_t *msg, si
 	    !same_bytes(&pt, fuzz_request, sizeof fuzz_request))
 		abort();
 	veil_writer_clear(&pt);
-	if (veil_ohttp_response_encap(&sx, msg, n, f->nonce, &res) != VEIL_OK)
+	if (ohttp_response_encap_with(&sx, msg, n, f->nonce, &res) != VEIL_OK)
 		abort();
 	if (veil_ohttp_response_decap(&cx, res.data, res.len, &pt) != VEIL_OK ||
 	    !same_bytes(&pt, msg, n))

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hpke/hpke_internal.h"
+#include "ohttp/ohttp_internal.h"
 #include "veil/ohttp.h"
 
 #define FUZZ_KEY_ID 1 /* odd, so an encapsulated request starts with an odd byte */

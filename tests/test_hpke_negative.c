@@ -147,7 +147,7 @@ static void expect_setup_refused(int line, fixture *f, const veil_hpke_params *p
 
 	ps.sender_pub = NULL;
 	pr.sender_key = NULL;
-	err = veil_hpke_setup_sender(&ctx, &ps, f->v.pk_r.b, NULL, enc);
+	err = veil_hpke_setup_sender(&ctx, &ps, f->v.pk_r.b, enc);
 	veil_hpke_ctx_clear(&ctx);
 	harness_expect_err(__FILE__, line, "setup_sender", (int)err, (int)want);
 	err = veil_hpke_setup_receiver(&ctx, &pr, &f->r, f->v.enc.b, f->v.enc.len);
@@ -376,9 +376,9 @@ TEST(low_order_public_keys_are_refused)
 		EXPECT_ERR(veil_hpke_open_once(&pr, &f.r, pts[i], VEIL_X25519_LEN, f.aad0.b,
 					       f.aad0.len, f.ct0.b, f.ct0.len, pt),
 			   VEIL_E_VERIFY);
-		EXPECT_ERR(veil_hpke_setup_sender(&ctx, &ps, pts[i], &f.e, enc), VEIL_E_VERIFY);
+		EXPECT_ERR(hpke_setup_sender_with(&ctx, &ps, pts[i], &f.e, enc), VEIL_E_VERIFY);
 		veil_hpke_ctx_clear(&ctx);
-		EXPECT_ERR(veil_hpke_setup_sender(&ctx, &ps, pts[i], NULL, enc), VEIL_E_VERIFY);
+		EXPECT_ERR(veil_hpke_setup_sender(&ctx, &ps, pts[i], enc), VEIL_E_VERIFY);
 		veil_hpke_ctx_clear(&ctx);
 		EXPECT_ERR(veil_hpke_seal_once(&ps, pts[i], NULL, 0, f.pt0.b, f.pt0.len, enc, ct),
 			   VEIL_E_VERIFY);
@@ -518,8 +518,8 @@ TEST(fresh_keys_round_trip_in_every_mode)
 
 		p.sender_key = is_auth(mode) ? &s : NULL;
 		p.sender_pub = is_auth(mode) ? s.pub : NULL;
-		EXPECT_OK(veil_hpke_setup_sender(&sc, &p, r.pub, NULL, enc));
-		EXPECT_OK(veil_hpke_setup_sender(&sc2, &p, r.pub, NULL, enc2));
+		EXPECT_OK(veil_hpke_setup_sender(&sc, &p, r.pub, enc));
+		EXPECT_OK(veil_hpke_setup_sender(&sc2, &p, r.pub, enc2));
 		EXPECT(memcmp(enc, enc2, sizeof enc) != 0);
 		EXPECT_OK(veil_hpke_setup_receiver(&rc, &p, &r, enc, sizeof enc));
 		/* Messages of 0, 1 and MSG_MAX bytes, in sequence, each with

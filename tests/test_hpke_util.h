@@ -15,6 +15,7 @@
 
 #include "harness.h"
 #include "veil/codec.h"
+#include "hpke/hpke_internal.h"
 #include "veil/hpke.h"
 #include "veil/json.h"
 #include "veil/secret.h"
@@ -222,7 +223,7 @@ static inline bool setup_pair(const hpke_vector *v, veil_x25519_key *e, veil_x25
 		return false;
 	ps = params_of(v, true, s);
 	pr = params_of(v, false, NULL);
-	if (veil_hpke_setup_sender(sctx, &ps, v->pk_r.b, e, enc) != VEIL_OK) {
+	if (hpke_setup_sender_with(sctx, &ps, v->pk_r.b, e, enc) != VEIL_OK) {
 		fprintf(stderr, "  %s: setup_sender: %s\n", label, veil_err_detail());
 		return false;
 	}

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "ohttp/ohttp_internal.h"
 #include "veil/ohttp.h"
 
 static json_t *appendix_a(void)
@@ -141,19 +142,19 @@ TEST(appendix_a_request_and_response)
 	veil_writer_init(&w, 1 << 20);
 	veil_writer_init(&pt, 1 << 20);
 
-	EXPECT_OK(veil_ohttp_request_encap(&cx, &a.client, req, req_len, &a.eph, &w));
+	EXPECT_OK(ohttp_request_encap_with(&cx, &a.client, req, req_len, &a.eph, &w));
 	EXPECT(same(&w, enc_req, enc_req_len));
 	EXPECT_OK(veil_ohttp_request_decap(&sx, a.server, enc_req, enc_req_len, &pt));
 	EXPECT(same(&pt, req, req_len));
 	veil_writer_clear(&w);
 	veil_writer_clear(&pt);
 
-	EXPECT_OK(veil_ohttp_response_encap(&sx, res, res_len, nonce, &w));
+	EXPECT_OK(ohttp_response_encap_with(&sx, res, res_len, nonce, &w));
 	EXPECT(same(&w, enc_res, enc_res_len));
 	EXPECT_OK(veil_ohttp_response_decap(&cx, enc_res, enc_res_len, &pt));
 	EXPECT(same(&pt, res, res_len));
 	/* One response per request. */
-	EXPECT_ERR(veil_ohttp_response_encap(&sx, res, res_len, nonce, &w), VEIL_E_USAGE);
+	EXPECT_ERR(ohttp_response_encap_with(&sx, res, res_len, nonce, &w), VEIL_E_USAGE);
 
 	veil_writer_clear(&w);
 	veil_writer_clear(&pt);
@@ -205,12 +206,12 @@ static bool round_trip(pair *p, const uint8_t *req, size_t req_len, const uint8_
 
 	veil_writer_init(&w, 1 << 22);
 	veil_writer_init(&pt, 1 << 22);
-	ok = veil_ohttp_request_encap(&cx, &p->client, req, req_len, NULL, &w) == VEIL_OK &&
+	ok = veil_ohttp_request_encap(&cx, &p->client, req, req_len, &w) == VEIL_OK &&
 	     veil_ohttp_request_decap(&sx, p->server, w.data, w.len, &pt) == VEIL_OK &&
 	     same(&pt, req, req_len);
 	veil_writer_clear(&w);
 	veil_writer_clear(&pt);
-	ok = ok && veil_ohttp_response_encap(&sx, res, res_len, NULL, &w) == VEIL_OK &&
+	ok = ok && veil_ohttp_response_encap(&sx, res, res_len, &w) == VEIL_OK &&
 	     veil_ohttp_response_decap(&cx, w.data, w.len, &pt) == VEIL_OK &&
 	     same(&pt, res, res_len);
 	veil_writer_clear(&w);
@@ -248,8 +249,7 @@ TEST(request_wrong_key_id_and_suite)
 	REQUIRE(pair_init(&p, 7, VEIL_AEAD_AES_256_GCM));
 	veil_writer_init(&w, 1 << 20);
 	veil_writer_init(&pt, 1 << 20);
-	REQUIRE(veil_ohttp_request_encap(&cx, &p.client, (const uint8_t *)"hi", 2, NULL, &w) ==
-		VEIL_OK);
+	REQUIRE(veil_ohttp_request_encap(&cx, &p.client, (const uint8_t *)"hi", 2, &w) == VEIL_OK);
 	/* Unknown key id. */
 	w.data[0] = 8;
 	EXPECT_ERR(veil_ohttp_request_decap(&sx, p.server, w.data, w.len, &pt), VEIL_E_NOT_FOUND);
@@ -281,7 +281,7 @@ TEST(request_every_byte_flipped_or_cut)
 
 	REQUIRE(pair_init(&p, 3, VEIL_AEAD_AES_256_GCM));
 	veil_writer_init(&w, 1 << 20);
-	REQUIRE(veil_ohttp_request_encap(&cx, &p.client, (const uint8_t *)"prompt", 6, NULL, &w) ==
+	REQUIRE(veil_ohttp_request_encap(&cx, &p.client, (const uint8_t *)"prompt", 6, &w) ==
 		VEIL_OK);
 	for (size_t i = 0; i < w.len; i++) {
 		for (int bit = 0; bit < 8; bit += 3) {
@@ -321,27 +321,36 @@ TEST(response_flipped_cut_or_for_another_request)
 	veil_writer_init(&w, 1 << 20);
 	veil_writer_init(&pt, 1 << 20);
 	veil_writer_init(&res, 1 << 20);
-	REQUIRE(veil_ohttp_request_encap(&cx, &p.client, (const uint8_t *)"q1", 2, NULL, &w) ==
-		VEIL_OK);
+	REQUIRE(veil_ohttp_request_encap(&cx, &p.client, (const uint8_t *)"q1", 2, &w) == VEIL_OK);
 	REQUIRE(veil_ohttp_request_decap(&sx, p.server, w.data, w.len, &pt) == VEIL_OK);
 	veil_writer_clear(&w);
-	REQUIRE(veil_ohttp_request_encap(&cx2, &p.client, (const uint8_t *)"q2", 2, NULL, &w) ==
-		VEIL_OK);
+	REQUIRE(veil_ohttp_request_encap(&cx2, &p.client, (const uint8_t *)"q2", 2, &w) == VEIL_OK);
 	REQUIRE(veil_ohttp_request_decap(&sx2, p.server, w.data, w.len, &pt) == VEIL_OK);
-	REQUIRE(veil_ohttp_response_encap(&sx, (const uint8_t *)"answer", 6, NULL, &res) ==
-		VEIL_OK);
+	REQUIRE(veil_ohttp_response_encap(&sx, (const uint8_t *)"answer", 6, &res) == VEIL_OK);
+	/* Each flipped position on an exchange of its own: a failed open ends
+	 * the exchange it happened on. */
 	for (size_t i = 0; i < res.len; i++) {
-		veil_ohttp_exchange c = cx;
-		veil_writer out;
-		/* A copy of the client state: each attempt derives its keys anew. */
-		memset(&c.res_aead, 0, sizeof c.res_aead);
-		c.hpke.aead = (veil_aead){0};
+		veil_ohttp_exchange c = {0}, sv = {0};
+		veil_writer req, got, out;
+		veil_writer_init(&req, 1 << 20);
+		veil_writer_init(&got, 1 << 20);
 		veil_writer_init(&out, 1 << 20);
-		res.data[i] ^= 0x01;
-		EXPECT_ERR(veil_ohttp_response_decap(&c, res.data, res.len, &out), VEIL_E_VERIFY);
-		EXPECT(out.len == 0);
-		res.data[i] ^= 0x01;
-		veil_aead_clear(&c.res_aead);
+		REQUIRE(veil_ohttp_request_encap(&c, &p.client, (const uint8_t *)"q", 1, &req) ==
+			VEIL_OK);
+		REQUIRE(veil_ohttp_request_decap(&sv, p.server, req.data, req.len, &got) ==
+			VEIL_OK);
+		REQUIRE(veil_ohttp_response_encap(&sv, (const uint8_t *)"answer", 6, &out) ==
+			VEIL_OK);
+		out.data[i] ^= 0x01;
+		EXPECT_ERR(veil_ohttp_response_decap(&c, out.data, out.len, &got), VEIL_E_VERIFY);
+		EXPECT(got.len == 1); /* only the request's plaintext */
+		/* Failed is final: the genuine response no longer opens either. */
+		out.data[i] ^= 0x01;
+		EXPECT_ERR(veil_ohttp_response_decap(&c, out.data, out.len, &got), VEIL_E_USAGE);
+		veil_ohttp_exchange_clear(&c);
+		veil_ohttp_exchange_clear(&sv);
+		veil_writer_clear(&req);
+		veil_writer_clear(&got);
 		veil_writer_clear(&out);
 	}
 	{
@@ -360,6 +369,47 @@ TEST(response_flipped_cut_or_for_another_request)
 	veil_ohttp_exchange_clear(&sx);
 	veil_ohttp_exchange_clear(&cx2);
 	veil_ohttp_exchange_clear(&sx2);
+	pair_clear(&p);
+}
+
+/* Every failure is final: a request that did not decrypt gets no response,
+ * and a chunked exchange whose request failed seals nothing more. */
+TEST(failed_request_gets_no_response)
+{
+	pair p;
+	veil_ohttp_exchange cx = {0}, sx = {0};
+	veil_writer w, pt, out;
+
+	REQUIRE(pair_init(&p, 4, VEIL_AEAD_AES_256_GCM));
+	veil_writer_init(&w, 1 << 20);
+	veil_writer_init(&pt, 1 << 20);
+	veil_writer_init(&out, 1 << 20);
+	REQUIRE(veil_ohttp_request_encap(&cx, &p.client, (const uint8_t *)"hi", 2, &w) == VEIL_OK);
+	w.data[w.len - 1] ^= 1;
+	EXPECT_ERR(veil_ohttp_request_decap(&sx, p.server, w.data, w.len, &pt), VEIL_E_VERIFY);
+	EXPECT_ERR(veil_ohttp_response_encap(&sx, (const uint8_t *)"no", 2, &out), VEIL_E_USAGE);
+	EXPECT(out.len == 0);
+	veil_ohttp_exchange_clear(&cx);
+	veil_ohttp_exchange_clear(&sx);
+	veil_writer_clear(&w);
+	veil_writer_clear(&pt);
+
+	/* Chunked: header read, response begun, then a forged request chunk. */
+	REQUIRE(veil_ohttp_chunked_request_begin(&cx, &p.client, &w) == VEIL_OK);
+	REQUIRE(veil_ohttp_chunk_seal(&cx, (const uint8_t *)"abc", 3, false, &w) == VEIL_OK);
+	REQUIRE(veil_ohttp_chunked_request_open(&sx, p.server) == VEIL_OK);
+	REQUIRE(veil_ohttp_chunked_feed(&sx, w.data, VEIL_OHTTP_REQ_PREFIX, &pt) == VEIL_OK);
+	REQUIRE(veil_ohttp_chunked_response_begin(&sx, &out) == VEIL_OK);
+	w.data[w.len - 1] ^= 1;
+	EXPECT_ERR(veil_ohttp_chunked_feed(&sx, w.data + VEIL_OHTTP_REQ_PREFIX,
+					   w.len - VEIL_OHTTP_REQ_PREFIX, &pt),
+		   VEIL_E_VERIFY);
+	EXPECT_ERR(veil_ohttp_chunk_seal(&sx, (const uint8_t *)"x", 1, true, &out), VEIL_E_USAGE);
+	veil_ohttp_exchange_clear(&cx);
+	veil_ohttp_exchange_clear(&sx);
+	veil_writer_clear(&w);
+	veil_writer_clear(&pt);
+	veil_writer_clear(&out);
 	pair_clear(&p);
 }
 
@@ -391,7 +441,7 @@ TEST(server_key_rotation)
 	REQUIRE(veil_ohttp_server_config(s, 1, &kc1) == VEIL_OK);
 	REQUIRE(veil_ohttp_client_init(&c1, &kc1) == VEIL_OK);
 	EXPECT(c1.suite.aead == VEIL_AEAD_AES_256_GCM);
-	REQUIRE(veil_ohttp_request_encap(&cx, &c1, (const uint8_t *)"x", 1, NULL, &w) == VEIL_OK);
+	REQUIRE(veil_ohttp_request_encap(&cx, &c1, (const uint8_t *)"x", 1, &w) == VEIL_OK);
 	EXPECT_OK(veil_ohttp_request_decap(&sx, s, w.data, w.len, &pt));
 	veil_ohttp_exchange_clear(&sx);
 	EXPECT_OK(veil_ohttp_server_remove_key(s, 1));
@@ -507,6 +557,7 @@ int main(void)
 	RUN(request_wrong_key_id_and_suite);
 	RUN(request_every_byte_flipped_or_cut);
 	RUN(response_flipped_cut_or_for_another_request);
+	RUN(failed_request_gets_no_response);
 	RUN(server_key_rotation);
 	RUN(key_config_negatives);
 	RUN(ohttp_keys_lists);

@@ -182,7 +182,7 @@ static bool request_context(const fixture *f, const uint8_t *hdr, const char *la
 	p.info_len = n + 1 + VEIL_OHTTP_HEADER_LEN;
 	if (sender)
 		ok = eph_key(&k, seed) == VEIL_OK &&
-		     veil_hpke_setup_sender(ctx, &p, f->client.config.pub, &k, enc) == VEIL_OK;
+		     hpke_setup_sender_with(ctx, &p, f->client.config.pub, &k, enc) == VEIL_OK;
 	else
 		ok = server_key(&k) == VEIL_OK &&
 		     veil_hpke_setup_receiver(ctx, &p, &k, hdr + VEIL_OHTTP_HEADER_LEN,
@@ -267,7 +267,7 @@ TEST(wire_format_follows_draft)
 			REQUIRE(veil_hpke_export(&ctx, (const uint8_t *)label, sizeof label - 1,
 						 secret, nl) == VEIL_OK);
 			{
-				veil_ohttp_exchange cx;
+				veil_ohttp_exchange cx = {0};
 				/* enc: the same ephemeral key gives the same enc. */
 				REQUIRE(opener_init(&f, 5, &cx) == VEIL_OK);
 				memcpy(salt, cx.enc, VEIL_X25519_LEN);
@@ -358,7 +358,7 @@ TEST(interleaved_request_and_response)
 	 * ended; the client may read it while its request is still going. */
 	for (size_t a = 0; a < 3; a++) {
 		fixture f;
-		veil_ohttp_exchange cx, sx;
+		veil_ohttp_exchange cx = {0}, sx = {0};
 		veil_writer req, res, req_pt, res_pt;
 		size_t req_done = 0, res_done = 0;
 		veil_x25519_key eph;
@@ -369,12 +369,12 @@ TEST(interleaved_request_and_response)
 		veil_writer_init(&res, WIRE_MAX);
 		veil_writer_init(&req_pt, WIRE_MAX);
 		veil_writer_init(&res_pt, WIRE_MAX);
-		EXPECT_OK(veil_ohttp_chunked_request_begin(&cx, &f.client, &eph, &req));
+		EXPECT_OK(ohttp_chunked_request_begin_with(&cx, &f.client, &eph, &req));
 		EXPECT_OK(veil_ohttp_chunked_request_open(&sx, f.server));
 		/* No response before the request's header has been read. */
-		EXPECT_ERR(veil_ohttp_chunked_response_begin(&sx, NULL, &res), VEIL_E_USAGE);
+		EXPECT_ERR(veil_ohttp_chunked_response_begin(&sx, &res), VEIL_E_USAGE);
 		EXPECT(feed_new(&sx, &req, &req_done, &req_pt));
-		EXPECT_OK(veil_ohttp_chunked_response_begin(&sx, NULL, &res));
+		EXPECT_OK(veil_ohttp_chunked_response_begin(&sx, &res));
 		EXPECT(seal(&sx, "token 1 ", false, &res));
 		EXPECT(seal(&cx, "prompt, ", false, &req));
 		EXPECT(feed_new(&sx, &req, &req_done, &req_pt));
@@ -394,7 +394,7 @@ TEST(interleaved_request_and_response)
 		EXPECT_OK(veil_ohttp_chunked_finish(&cx, &res_pt));
 		EXPECT(same(&res_pt, (const uint8_t *)"token 1 token 2 token 3", 23));
 		/* A second response to the same request is refused. */
-		EXPECT_ERR(veil_ohttp_chunked_response_begin(&sx, NULL, &res), VEIL_E_USAGE);
+		EXPECT_ERR(veil_ohttp_chunked_response_begin(&sx, &res), VEIL_E_USAGE);
 		veil_ohttp_exchange_clear(&cx);
 		veil_ohttp_exchange_clear(&sx);
 		veil_writer_clear(&req);
@@ -410,7 +410,7 @@ TEST(sealing_rules)
 {
 	uint8_t *over = calloc(1, VEIL_OHTTP_CHUNK_MAX);
 	fixture f;
-	veil_ohttp_exchange cx, sx, wx = {0}, zero = {0};
+	veil_ohttp_exchange cx = {0}, sx = {0}, wx = {0}, zero = {0};
 	veil_writer w, pt;
 	veil_x25519_key eph;
 	size_t len;
@@ -420,7 +420,7 @@ TEST(sealing_rules)
 	REQUIRE(eph_key(&eph, 8) == VEIL_OK);
 	veil_writer_init(&w, WIRE_MAX);
 	veil_writer_init(&pt, WIRE_MAX);
-	EXPECT_OK(veil_ohttp_chunked_request_begin(&cx, &f.client, &eph, &w));
+	EXPECT_OK(ohttp_chunked_request_begin_with(&cx, &f.client, &eph, &w));
 	len = w.len;
 	/* Draft section 6: a non-final chunk must not be empty. */
 	EXPECT_ERR(veil_ohttp_chunk_seal(&cx, NULL, 0, false, &w), VEIL_E_USAGE);
@@ -450,8 +450,8 @@ TEST(sealing_rules)
 	EXPECT_OK(veil_ohttp_chunked_finish(&sx, &pt));
 	EXPECT(same(&pt, (const uint8_t *)"a", 1));
 	veil_writer_clear(&w);
-	EXPECT_OK(veil_ohttp_chunked_response_begin(&sx, NULL, &w));
-	EXPECT_ERR(veil_ohttp_chunked_response_begin(&sx, NULL, &w), VEIL_E_USAGE);
+	EXPECT_OK(veil_ohttp_chunked_response_begin(&sx, &w));
+	EXPECT_ERR(veil_ohttp_chunked_response_begin(&sx, &w), VEIL_E_USAGE);
 	EXPECT_ERR(veil_ohttp_chunk_seal(&sx, NULL, 0, false, &w), VEIL_E_USAGE);
 	EXPECT(seal(&sx, "b", true, &w));
 	EXPECT_ERR(veil_ohttp_chunk_seal(&sx, over, 1, false, &w), VEIL_E_USAGE);
@@ -464,8 +464,8 @@ TEST(sealing_rules)
 	EXPECT_ERR(veil_ohttp_chunked_finish(&zero, &pt), VEIL_E_USAGE);
 	EXPECT_ERR(veil_ohttp_chunk_seal(&zero, over, 1, true, &w), VEIL_E_USAGE);
 	EXPECT_ERR(veil_ohttp_chunked_response_open(&zero), VEIL_E_USAGE);
-	EXPECT_ERR(veil_ohttp_chunked_response_begin(&zero, NULL, &w), VEIL_E_USAGE);
-	EXPECT_OK(veil_ohttp_request_encap(&wx, &f.client, over, 3, NULL, &w));
+	EXPECT_ERR(veil_ohttp_chunked_response_begin(&zero, &w), VEIL_E_USAGE);
+	EXPECT_OK(veil_ohttp_request_encap(&wx, &f.client, over, 3, &w));
 	EXPECT_ERR(veil_ohttp_chunk_seal(&wx, over, 1, true, &w), VEIL_E_USAGE);
 	EXPECT_ERR(veil_ohttp_chunked_response_open(&wx), VEIL_E_USAGE);
 	EXPECT_ERR(veil_ohttp_chunked_feed(&wx, over, 1, &pt), VEIL_E_USAGE);
@@ -473,9 +473,9 @@ TEST(sealing_rules)
 	veil_ohttp_exchange_clear(&sx);
 	veil_writer_clear(&w);
 	/* A server that opened a whole request answers with a whole response. */
-	EXPECT_OK(veil_ohttp_request_encap(&wx, &f.client, over, 3, NULL, &w));
+	EXPECT_OK(veil_ohttp_request_encap(&wx, &f.client, over, 3, &w));
 	EXPECT_OK(veil_ohttp_request_decap(&sx, f.server, w.data, w.len, &pt));
-	EXPECT_ERR(veil_ohttp_chunked_response_begin(&sx, NULL, &w), VEIL_E_USAGE);
+	EXPECT_ERR(veil_ohttp_chunked_response_begin(&sx, &w), VEIL_E_USAGE);
 	EXPECT_ERR(veil_ohttp_chunk_seal(&sx, over, 1, true, &w), VEIL_E_USAGE);
 
 	veil_ohttp_exchange_clear(&cx);
@@ -507,7 +507,7 @@ TEST(whole_and_chunked_do_not_mix)
 	EXPECT_ERR(veil_ohttp_request_decap(&sx, f.server, w.data, w.len, &pt), VEIL_E_VERIFY);
 	veil_ohttp_exchange_clear(&sx);
 	veil_writer_clear(&w);
-	EXPECT_OK(veil_ohttp_request_encap(&cx, &f.client, s.pt, s.pt_len, NULL, &w));
+	EXPECT_OK(veil_ohttp_request_encap(&cx, &f.client, s.pt, s.pt_len, &w));
 	EXPECT(open_with(&f, 0, w.data, w.len, piece_whole, NULL, &pt) != VEIL_OK);
 	/* ...and with the final-chunk prefix put in front of the ciphertext. */
 	{

@@ -310,7 +310,7 @@ static void empty_non_final_chunk_in(const fixture *f)
 	 * when it authenticates. The same hand-sealed chunk with one byte in it
 	 * opens, so it is the emptiness that is refused. */
 	for (size_t len = 0; len <= 1; len++) {
-		veil_ohttp_exchange cx, sx, *tx;
+		veil_ohttp_exchange cx = {0}, sx = {0}, *tx;
 		veil_writer w, pt;
 		veil_err err;
 		veil_writer_init(&w, WIRE_MAX);
@@ -409,7 +409,7 @@ static void failure_is_final_in(const fixture *f)
 	 * the right bytes do not bring it back, and neither does opening the
 	 * response again on the client. */
 	stream s;
-	veil_ohttp_exchange x;
+	veil_ohttp_exchange x = {0};
 	veil_writer pt;
 	size_t second = 0;
 	REQUIRE(stream_build(f, 11, small, 3, 2, &s));
@@ -450,7 +450,7 @@ static void one_response_per_request_in(const fixture *f)
 	 * one (RFC 9458 section 4.4: one response per request), and a server
 	 * whose request failed does not answer it. */
 	stream s;
-	veil_ohttp_exchange x;
+	veil_ohttp_exchange x = {0};
 	veil_writer pt, w;
 	veil_err err;
 
@@ -475,7 +475,7 @@ static void one_response_per_request_in(const fixture *f)
 		EXPECT_OK(veil_ohttp_chunked_feed(&x, s.wire.data, s.wire.len, &pt));
 		EXPECT_ERR(veil_ohttp_chunked_finish(&x, &pt), VEIL_E_VERIFY);
 		s.wire.data[s.wire.len - 1] ^= 1;
-		EXPECT_ERR(veil_ohttp_chunked_response_begin(&x, NULL, &w), VEIL_E_USAGE);
+		EXPECT_ERR(veil_ohttp_chunked_response_begin(&x, &w), VEIL_E_USAGE);
 		EXPECT(w.len == 0);
 	}
 	veil_ohttp_exchange_clear(&x);

@@ -18,6 +18,8 @@
 #include <string.h>
 
 #include "harness.h"
+#include "hpke/hpke_internal.h"
+#include "ohttp/ohttp_internal.h"
 #include "veil/ohttp.h"
 
 #define STREAM_CHUNKS_MAX 40
@@ -128,13 +130,13 @@ static inline bool sender_begin(const fixture *f, uint8_t seed, veil_ohttp_excha
 	response_nonce(seed, nonce);
 	ok = eph_key(&eph, seed) == VEIL_OK;
 	if (f->dir == DIR_REQUEST) {
-		ok = ok && veil_ohttp_chunked_request_begin(cx, &f->client, &eph, wire) == VEIL_OK;
+		ok = ok && ohttp_chunked_request_begin_with(cx, &f->client, &eph, wire) == VEIL_OK;
 	} else {
 		ok = ok &&
-		     veil_ohttp_chunked_request_begin(cx, &f->client, &eph, &hdr) == VEIL_OK &&
+		     ohttp_chunked_request_begin_with(cx, &f->client, &eph, &hdr) == VEIL_OK &&
 		     veil_ohttp_chunked_request_open(sv, f->server) == VEIL_OK &&
 		     veil_ohttp_chunked_feed(sv, hdr.data, hdr.len, &discard) == VEIL_OK &&
-		     veil_ohttp_chunked_response_begin(sv, nonce, wire) == VEIL_OK;
+		     ohttp_chunked_response_begin_with(sv, nonce, wire) == VEIL_OK;
 	}
 	veil_x25519_key_clear(&eph);
 	veil_writer_clear(&hdr);
@@ -147,7 +149,7 @@ static inline bool sender_begin(const fixture *f, uint8_t seed, veil_ohttp_excha
 static inline bool stream_build(const fixture *f, uint8_t seed, const size_t *sizes, size_t n,
 				size_t final_len, stream *s)
 {
-	veil_ohttp_exchange cx, sv, *sender = f->dir == DIR_REQUEST ? &cx : &sv;
+	veil_ohttp_exchange cx = {0}, sv = {0}, *sender = f->dir == DIR_REQUEST ? &cx : &sv;
 	size_t off = 0;
 	bool ok;
 
@@ -196,7 +198,7 @@ static inline veil_err opener_init(const fixture *f, uint8_t seed, veil_ohttp_ex
 	veil_writer_init(&hdr, 4096);
 	err = eph_key(&eph, seed);
 	if (err == VEIL_OK)
-		err = veil_ohttp_chunked_request_begin(x, &f->client, &eph, &hdr);
+		err = ohttp_chunked_request_begin_with(x, &f->client, &eph, &hdr);
 	if (err == VEIL_OK)
 		err = veil_ohttp_chunked_response_open(x);
 	veil_x25519_key_clear(&eph);
@@ -264,7 +266,7 @@ static inline veil_err open_pieces(const fixture *f, uint8_t seed, const uint8_t
 				   piece_fn next, void *arg, veil_writer *pt)
 {
 	static const uint8_t one = 0;
-	veil_ohttp_exchange x;
+	veil_ohttp_exchange x = {0};
 	veil_err err = opener_init(f, seed, &x);
 	size_t off = 0, released;
 

@@ -106,5 +106,8 @@ VEIL_MUST_CHECK veil_err veil_reader_varint(veil_reader *r, uint64_t *out);
 VEIL_MUST_CHECK veil_err veil_writer_varint(veil_writer *w, uint64_t v);
 /* The shortest encoding's length, 0 for a value above 2^62 - 1. */
 size_t veil_varint_len(uint64_t v);
+/* Writes the shortest encoding of v to out and returns its length (0, and
+ * nothing written, for a value above 2^62 - 1). */
+size_t veil_varint_encode(uint64_t v, uint8_t out[8]);
 
 #endif

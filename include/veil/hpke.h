@@ -94,13 +94,14 @@ typedef struct veil_hpke_ctx {
 	uint8_t exporter_secret[VEIL_HPKE_SECRET_LEN];
 } veil_hpke_ctx;
 
-/* SetupS: encapsulates to pk_r and writes enc (VEIL_X25519_LEN bytes). eph is
- * the ephemeral key to use, or NULL for a fresh one (only tests pass one).
+/* SetupS: encapsulates to pk_r with a fresh ephemeral key and writes enc
+ * (VEIL_X25519_LEN bytes). (A caller-chosen ephemeral key exists only for the
+ * test vectors, in src/hpke/hpke_internal.h: reusing one would reuse the
+ * AEAD key and nonce.)
  * VEIL_E_UNSUPPORTED for an unknown mode or suite, VEIL_E_USAGE for psk or
  * sender-key inputs that do not fit the mode. */
 VEIL_MUST_CHECK veil_err veil_hpke_setup_sender(veil_hpke_ctx *ctx, const veil_hpke_params *p,
 						const uint8_t pk_r[VEIL_X25519_LEN],
-						const veil_x25519_key *eph,
 						uint8_t enc[VEIL_X25519_LEN]);
 /* SetupR: decapsulates enc with sk_r. VEIL_E_MALFORMED for an enc of the
  * wrong length, VEIL_E_VERIFY for a low-order one. */

@@ -103,4 +103,36 @@
 #define VEIL_BHTTP_INFORMATIONAL_MAX 16
 #define VEIL_BHTTP_CONTENT_MAX       (16 * 1024 * 1024)
 
+/* Key broker storage (src/store): a resource path "<repo>/<type>/<tag>",
+ * one resource value (a model key, or a small secret file), a document
+ * (policy or reference values), a document name, and a session id. */
+#define VEIL_STORE_PATH_MAX       256
+#define VEIL_STORE_VALUE_MAX      (1024 * 1024)
+#define VEIL_STORE_DOC_MAX        (1024 * 1024)
+#define VEIL_STORE_NAME_MAX       128
+#define VEIL_STORE_SESSION_ID_MAX 64
+
+/* HTTP server defaults (src/http): request header bytes, request body bytes
+ * (an attestation with eight GPU reports and their certificate chains is
+ * about 150 KiB of JSON; 2 MiB leaves room for collateral), and the idle
+ * timeout that drops slow clients. */
+#define VEIL_HTTP_HEADER_MAX (16 * 1024)
+#define VEIL_HTTP_BODY_MAX   (2 * 1024 * 1024)
+#define VEIL_HTTP_TIMEOUT_S  10
+#define VEIL_HTTP_ROUTES_MAX 64
+
+/* JOSE (src/jose, docs/jose.md): one JWK document (an RSA-8192 private key
+ * is about 6.5 KiB; an "x5c" chain of VEIL_CERT_BUNDLE_MAX certificates more),
+ * one decoded JOSE header (an EAR header carries a JWK and its chain), short
+ * header strings ("alg", "kid", "crv"), a compact JWS or JWT, the plaintext
+ * of one JWE (a stored KBS resource: VEIL_STORE_VALUE_MAX) and its flattened
+ * serialization (base64url adds a third), and the largest JWT leeway. */
+#define VEIL_JWK_MAX_BYTES      (64 * 1024)
+#define VEIL_JOSE_HEADER_MAX    (64 * 1024)
+#define VEIL_JOSE_STRING_MAX    256
+#define VEIL_JWS_MAX_BYTES      (256 * 1024)
+#define VEIL_JWE_PLAINTEXT_MAX  (1024 * 1024)
+#define VEIL_JWE_MAX_BYTES      (2 * 1024 * 1024)
+#define VEIL_JWT_LEEWAY_MAX     300
+
 #endif

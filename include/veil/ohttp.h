@@ -19,7 +19,10 @@
  * (in pieces of any size), get plaintext out as each chunk completes, and
  * call finish at the end of the stream. A stream that ends without its final
  * chunk (AAD "final") is VEIL_E_TRUNCATED; a reordered, altered or spliced
- * chunk is VEIL_E_VERIFY. Every failure is final for the exchange.
+ * chunk is VEIL_E_VERIFY. Every failure is final for the exchange, sealing
+ * included. A message is complete only when finish succeeds (draft section
+ * 7.1): plaintext handed out before that is authentic so far, but a
+ * consumer must not act on the message as a whole until then.
  */
 #ifndef VEIL_OHTTP_H
 #define VEIL_OHTTP_H
@@ -116,10 +119,12 @@ typedef enum veil_ohttp_phase {
 	VEIL_OHTTP_FAILED,
 } veil_ohttp_phase;
 
-/* One request and its response. The call that starts an exchange (request
- * encap or decap, chunked begin or open) sets the struct up from whatever it
- * held, so it need not be zeroed first; veil_ohttp_exchange_clear() frees and
- * wipes it, and must come before the struct is used for another exchange. */
+/* One request and its response. Start from a zeroed struct (= {0}); the call
+ * that starts an exchange (request encap or decap, chunked begin or open)
+ * clears whatever an earlier exchange left in it, and
+ * veil_ohttp_exchange_clear() frees and wipes it at the end. It holds cipher
+ * contexts: never copy one. After an error, the bytes appended to `out` or
+ * `pt` are not a message: discard them. */
 typedef struct veil_ohttp_exchange {
 	bool client;
 	bool chunked;
@@ -145,23 +150,21 @@ void veil_ohttp_exchange_clear(veil_ohttp_exchange *x);
 
 /* --- Whole messages (message/ohttp-req, message/ohttp-res) --- */
 
-/* Client: encapsulates a BHTTP request; appends the encapsulated request to
- * out. eph: the ephemeral key, NULL for a fresh one (tests pass one). */
+/* Client: encapsulates a BHTTP request with a fresh ephemeral key; appends
+ * the encapsulated request to out. */
 VEIL_MUST_CHECK veil_err veil_ohttp_request_encap(veil_ohttp_exchange *x,
 						  const veil_ohttp_client *c, const uint8_t *bhttp,
-						  size_t bhttp_len, const veil_x25519_key *eph,
-						  veil_writer *out);
+						  size_t bhttp_len, veil_writer *out);
 /* Server: opens an encapsulated request; appends the BHTTP request to pt.
  * VEIL_E_NOT_FOUND for an unknown key id, VEIL_E_UNSUPPORTED for a suite the
  * key does not accept, VEIL_E_VERIFY when it does not decrypt. */
 VEIL_MUST_CHECK veil_err veil_ohttp_request_decap(veil_ohttp_exchange *x,
 						  const veil_ohttp_server *s, const uint8_t *req,
 						  size_t req_len, veil_writer *pt);
-/* Server: encapsulates the BHTTP response to a decapsulated request.
- * nonce: max(Nn, Nk) bytes of response nonce, NULL for fresh random ones. */
+/* Server: encapsulates the BHTTP response to a request it decapsulated
+ * successfully, with a fresh random response nonce. */
 VEIL_MUST_CHECK veil_err veil_ohttp_response_encap(veil_ohttp_exchange *x, const uint8_t *bhttp,
-						   size_t bhttp_len, const uint8_t *nonce,
-						   veil_writer *out);
+						   size_t bhttp_len, veil_writer *out);
 /* Client: opens the encapsulated response; appends the BHTTP response. */
 VEIL_MUST_CHECK veil_err veil_ohttp_response_decap(veil_ohttp_exchange *x, const uint8_t *res,
 						   size_t res_len, veil_writer *pt);
@@ -171,16 +174,15 @@ VEIL_MUST_CHECK veil_err veil_ohttp_response_decap(veil_ohttp_exchange *x, const
 /* Client: starts a chunked request; appends the request header to out. */
 VEIL_MUST_CHECK veil_err veil_ohttp_chunked_request_begin(veil_ohttp_exchange *x,
 							  const veil_ohttp_client *c,
-							  const veil_x25519_key *eph,
 							  veil_writer *out);
 /* Server: prepares to open a chunked request with s's keys (borrowed until
  * the header has been read). */
 VEIL_MUST_CHECK veil_err veil_ohttp_chunked_request_open(veil_ohttp_exchange *x,
 							 const veil_ohttp_server *s);
-/* Server: starts the chunked response to an opened request; appends the
- * response nonce to out. nonce as for veil_ohttp_response_encap. */
+/* Server: starts the chunked response to an opened request; appends a
+ * fresh response nonce to out. */
 VEIL_MUST_CHECK veil_err veil_ohttp_chunked_response_begin(veil_ohttp_exchange *x,
-							   const uint8_t *nonce, veil_writer *out);
+							   veil_writer *out);
 /* Client: prepares to open the chunked response to its request. */
 VEIL_MUST_CHECK veil_err veil_ohttp_chunked_response_open(veil_ohttp_exchange *x);
 

@@ -64,9 +64,13 @@ veil_err veil_writer_reserve(veil_writer *w, size_t n, uint8_t **space)
 
 void veil_writer_commit(veil_writer *w, size_t n)
 {
-	/* Only after a successful reserve of at least n. */
+	/* Only after a successful reserve of at least n; anything else is a
+	 * bug in the caller, made sticky so the output is never taken. */
 	if (w->err == VEIL_OK && n < w->cap - w->len)
 		w->len += n;
+	else if (w->err == VEIL_OK)
+		w->err =
+		    veil_fail(VEIL_E_USAGE, "writer: commit of %zu bytes beyond the reserve", n);
 }
 
 veil_err veil_writer_putc(veil_writer *w, char c)

@@ -163,8 +163,12 @@ veil_err veil_aead_open(veil_aead *a, const uint8_t nonce[VEIL_AEAD_NONCE_LEN], 
 	if (EVP_DecryptInit_ex2(c, NULL, NULL, nonce, NULL) != 1 ||
 	    (aad_len > 0 && EVP_DecryptUpdate(c, NULL, &len, aad, (int)aad_len) != 1) ||
 	    (pt_len > 0 && EVP_DecryptUpdate(c, pt, &len, ct, (int)pt_len) != 1) ||
-	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, VEIL_AEAD_TAG_LEN, tag) != 1)
+	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, VEIL_AEAD_TAG_LEN, tag) != 1) {
+		/* Unauthenticated plaintext may already be in pt. */
+		if (pt_len > 0)
+			veil_wipe(pt, pt_len);
 		return veil_openssl_fail(VEIL_E_CRYPTO, veil_aead_name(a->id));
+	}
 	if (EVP_DecryptFinal_ex(c, pt + (pt_len > 0 ? (size_t)len : 0), &fin) != 1) {
 		/* A wrong tag is not a library failure: drop OpenSSL's queue. */
 		(void)veil_openssl_fail(VEIL_E_VERIFY, "AEAD");

@@ -163,7 +163,7 @@ out:
 	return err;
 }
 
-veil_err veil_hpke_setup_sender(veil_hpke_ctx *ctx, const veil_hpke_params *p,
+veil_err hpke_setup_sender_with(veil_hpke_ctx *ctx, const veil_hpke_params *p,
 				const uint8_t pk_r[VEIL_X25519_LEN], const veil_x25519_key *eph,
 				uint8_t enc[VEIL_X25519_LEN])
 {
@@ -203,6 +203,12 @@ out:
 	if (err != VEIL_OK)
 		veil_hpke_ctx_clear(ctx);
 	return err;
+}
+
+veil_err veil_hpke_setup_sender(veil_hpke_ctx *ctx, const veil_hpke_params *p,
+				const uint8_t pk_r[VEIL_X25519_LEN], uint8_t enc[VEIL_X25519_LEN])
+{
+	return hpke_setup_sender_with(ctx, p, pk_r, NULL, enc);
 }
 
 veil_err veil_hpke_setup_receiver(veil_hpke_ctx *ctx, const veil_hpke_params *p,
@@ -246,11 +252,12 @@ void veil_hpke_ctx_clear(veil_hpke_ctx *ctx)
 }
 
 /* Section 5.2 ComputeNonce: base_nonce XOR I2OSP(seq, Nn). */
-static void compute_nonce(const veil_hpke_ctx *ctx, uint8_t nonce[VEIL_AEAD_NONCE_LEN])
+void hpke_counter_nonce(const uint8_t base[VEIL_AEAD_NONCE_LEN], uint64_t counter,
+			uint8_t nonce[VEIL_AEAD_NONCE_LEN])
 {
-	memcpy(nonce, ctx->base_nonce, VEIL_AEAD_NONCE_LEN);
+	memcpy(nonce, base, VEIL_AEAD_NONCE_LEN);
 	for (int i = 0; i < 8; i++)
-		nonce[VEIL_AEAD_NONCE_LEN - 1 - i] ^= (uint8_t)(ctx->seq >> (8 * i));
+		nonce[VEIL_AEAD_NONCE_LEN - 1 - i] ^= (uint8_t)(counter >> (8 * i));
 }
 
 static veil_err context_ready(const veil_hpke_ctx *ctx, bool sealing)
@@ -275,7 +282,7 @@ veil_err veil_hpke_seal(veil_hpke_ctx *ctx, const uint8_t *aad, size_t aad_len, 
 	uint8_t nonce[VEIL_AEAD_NONCE_LEN];
 
 	TRY(context_ready(ctx, true));
-	compute_nonce(ctx, nonce);
+	hpke_counter_nonce(ctx->base_nonce, ctx->seq, nonce);
 	TRY(veil_aead_seal(&ctx->aead, nonce, aad, aad_len, pt, pt_len, ct));
 	ctx->seq++;
 	return VEIL_OK;
@@ -287,7 +294,7 @@ veil_err veil_hpke_open(veil_hpke_ctx *ctx, const uint8_t *aad, size_t aad_len, 
 	uint8_t nonce[VEIL_AEAD_NONCE_LEN];
 
 	TRY(context_ready(ctx, false));
-	compute_nonce(ctx, nonce);
+	hpke_counter_nonce(ctx->base_nonce, ctx->seq, nonce);
 	/* On failure the sequence number stays (section 5.2 ContextR.Open). */
 	TRY(veil_aead_open(&ctx->aead, nonce, aad, aad_len, ct, ct_len, pt));
 	ctx->seq++;
@@ -317,7 +324,7 @@ veil_err veil_hpke_seal_once(const veil_hpke_params *p, const uint8_t pk_r[VEIL_
 	veil_hpke_ctx ctx;
 	veil_err err;
 
-	TRY(veil_hpke_setup_sender(&ctx, p, pk_r, NULL, enc));
+	TRY(veil_hpke_setup_sender(&ctx, p, pk_r, enc));
 	err = veil_hpke_seal(&ctx, aad, aad_len, pt, pt_len, ct);
 	veil_hpke_ctx_clear(&ctx);
 	return err;

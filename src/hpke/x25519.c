@@ -57,8 +57,8 @@ veil_err veil_x25519_key_derive(veil_x25519_key *k, const uint8_t *ikm, size_t i
 
 	memset(k, 0, sizeof *k);
 	/* RFC 9180 section 7.1.3: dkp_prk = LabeledExtract("", "dkp_prk", ikm);
-	 * sk = LabeledExpand(dkp_prk, "sk", "", Nsk). Section 7.1.2 asks for at
-	 * least Nsk bytes of input keying material. */
+	 * sk = LabeledExpand(dkp_prk, "sk", "", Nsk). The same section says ikm
+	 * SHOULD have at least Nsk bytes of entropy; Veil makes it a must. */
 	ENSURE(ikm_len >= VEIL_X25519_LEN, VEIL_E_USAGE,
 	       "DeriveKeyPair needs at least %d bytes of input keying material, got %zu",
 	       VEIL_X25519_LEN, ikm_len);

@@ -15,34 +15,31 @@
  * buffer when they lie whole in it, and only a partial chunk is copied into
  * the exchange's pending buffer until the rest arrives.
  */
-#include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "hpke/hpke_internal.h"
 #include "ohttp_internal.h"
 #include "veil/bhttp.h"
 #include "veil/secret.h"
 
 static const uint8_t final_aad[] = {'f', 'i', 'n', 'a', 'l'};
 
+/* Every failure is final (ohttp.h): the keys of both directions are
+ * dropped, so nothing is sealed or opened with this exchange again. */
 static veil_err fail_exchange(veil_ohttp_exchange *x, veil_err err)
 {
 	x->phase = VEIL_OHTTP_FAILED;
 	if (x->pending != NULL)
 		veil_wipe(x->pending, x->pending_len);
 	x->pending_len = 0;
+	veil_hpke_ctx_clear(&x->hpke);
+	veil_aead_clear(&x->res_aead);
+	x->res_ready = false;
 	return err;
 }
 
-/* The chunk counter in the response nonce: aead_nonce XOR encode(Nn, counter). */
-static void response_chunk_nonce(const veil_ohttp_exchange *x, uint8_t nonce[VEIL_AEAD_NONCE_LEN])
-{
-	memcpy(nonce, x->res_nonce, VEIL_AEAD_NONCE_LEN);
-	for (int i = 0; i < 8; i++)
-		nonce[VEIL_AEAD_NONCE_LEN - 1 - i] ^= (uint8_t)(x->res_counter >> (8 * i));
-}
-
-veil_err veil_ohttp_chunked_request_begin(veil_ohttp_exchange *x, const veil_ohttp_client *c,
+veil_err ohttp_chunked_request_begin_with(veil_ohttp_exchange *x, const veil_ohttp_client *c,
 					  const veil_x25519_key *eph, veil_writer *out)
 {
 	TRY(ohttp_client_setup(x, c, OHTTP_LABEL_CHUNKED_REQUEST, eph, out));
@@ -50,9 +47,15 @@ veil_err veil_ohttp_chunked_request_begin(veil_ohttp_exchange *x, const veil_oht
 	return VEIL_OK;
 }
 
+veil_err veil_ohttp_chunked_request_begin(veil_ohttp_exchange *x, const veil_ohttp_client *c,
+					  veil_writer *out)
+{
+	return ohttp_chunked_request_begin_with(x, c, NULL, out);
+}
+
 veil_err veil_ohttp_chunked_request_open(veil_ohttp_exchange *x, const veil_ohttp_server *s)
 {
-	memset(x, 0, sizeof *x);
+	veil_ohttp_exchange_clear(x);
 	x->client = false;
 	x->chunked = true;
 	x->server = s;
@@ -60,7 +63,7 @@ veil_err veil_ohttp_chunked_request_open(veil_ohttp_exchange *x, const veil_ohtt
 	return VEIL_OK;
 }
 
-veil_err veil_ohttp_chunked_response_begin(veil_ohttp_exchange *x, const uint8_t *nonce,
+veil_err ohttp_chunked_response_begin_with(veil_ohttp_exchange *x, const uint8_t *nonce,
 					   veil_writer *out)
 {
 	uint8_t fresh[VEIL_OHTTP_NONCE_MAX];
@@ -73,13 +76,17 @@ veil_err veil_ohttp_chunked_response_begin(veil_ohttp_exchange *x, const uint8_t
 	       VEIL_E_USAGE,
 	       "chunked OHTTP: a response needs an opened chunked request that has not failed");
 	if (nonce == NULL) {
-		ENSURE(RAND_bytes(fresh, (int)nonce_len) == 1, VEIL_E_CRYPTO,
-		       "no randomness for the OHTTP response nonce");
+		TRY(ohttp_random_nonce(fresh, nonce_len));
 		nonce = fresh;
 	}
 	TRY(ohttp_response_keys(x, OHTTP_LABEL_CHUNKED_RESPONSE, nonce, nonce_len));
 	x->sealing_final_sent = false;
 	return veil_writer_put(out, nonce, nonce_len);
+}
+
+veil_err veil_ohttp_chunked_response_begin(veil_ohttp_exchange *x, veil_writer *out)
+{
+	return ohttp_chunked_response_begin_with(x, NULL, out);
 }
 
 veil_err veil_ohttp_chunked_response_open(veil_ohttp_exchange *x)
@@ -99,43 +106,36 @@ veil_err veil_ohttp_chunked_response_open(veil_ohttp_exchange *x)
 veil_err veil_ohttp_chunk_seal(veil_ohttp_exchange *x, const uint8_t *pt, size_t pt_len, bool final,
 			       veil_writer *out)
 {
-	size_t ct_len = pt_len + VEIL_AEAD_TAG_LEN, prefix;
 	const uint8_t *aad = final ? final_aad : NULL;
-	size_t aad_len = final ? sizeof final_aad : 0;
-	uint8_t *space;
+	size_t aad_len = final ? sizeof final_aad : 0, ct_len, prefix;
+	uint8_t *space, len_bytes[8];
 	veil_err err;
 
-	ENSURE(x->chunked && (x->client ? x->hpke.sender : x->res_ready), VEIL_E_USAGE,
-	       "chunked OHTTP: this side has no stream to seal");
+	ENSURE(x->chunked && x->phase != VEIL_OHTTP_FAILED &&
+		   (x->client ? x->hpke.sender : x->res_ready),
+	       VEIL_E_USAGE, "chunked OHTTP: this side has no stream to seal (or it failed)");
 	ENSURE(!x->sealing_final_sent, VEIL_E_USAGE,
 	       "chunked OHTTP: nothing may follow the final chunk");
 	/* Draft section 6: a non-final chunk must not be empty. */
 	ENSURE(final || pt_len > 0, VEIL_E_USAGE, "chunked OHTTP: a non-final chunk is empty");
-	ENSURE(ct_len <= VEIL_OHTTP_CHUNK_MAX, VEIL_E_LIMIT,
+	ENSURE(pt_len <= VEIL_OHTTP_CHUNK_MAX - VEIL_AEAD_TAG_LEN, VEIL_E_LIMIT,
 	       "chunked OHTTP: a chunk of %zu bytes is over the %d-byte limit", pt_len,
 	       VEIL_OHTTP_CHUNK_MAX - VEIL_AEAD_TAG_LEN);
-	prefix = final ? 1 : veil_varint_len(ct_len);
-	TRY(veil_writer_reserve(out, prefix + ct_len, &space));
+	ct_len = pt_len + VEIL_AEAD_TAG_LEN;
 	/* The length goes in front; the final chunk's is 0 and it runs to the
-	 * end of the stream. */
-	if (final) {
-		space[0] = 0;
-	} else {
-		veil_writer lw;
-		veil_writer_init(&lw, 8);
-		err = veil_writer_varint(&lw, ct_len);
-		if (err == VEIL_OK)
-			memcpy(space, lw.data, prefix);
-		veil_writer_clear(&lw);
-		TRY(err);
-	}
+	 * end of the stream (draft section 4 and 5). */
+	prefix = veil_varint_encode(final ? 0 : ct_len, len_bytes);
+	TRY(veil_writer_reserve(out, prefix + ct_len, &space));
+	memcpy(space, len_bytes, prefix);
 	if (x->client) {
 		err = veil_hpke_seal(&x->hpke, aad, aad_len, pt, pt_len, space + prefix);
 	} else {
 		uint8_t nonce[VEIL_AEAD_NONCE_LEN];
+		/* Draft section 6.2: fewer than 256^Nn chunks; a 64-bit counter
+		 * stops well before. */
 		ENSURE(x->res_counter != UINT64_MAX, VEIL_E_LIMIT,
 		       "chunked OHTTP: the response has used every chunk counter");
-		response_chunk_nonce(x, nonce);
+		hpke_counter_nonce(x->res_nonce, x->res_counter, nonce);
 		err = veil_aead_seal(&x->res_aead, nonce, aad, aad_len, pt, pt_len, space + prefix);
 		if (err == VEIL_OK)
 			x->res_counter++;
@@ -169,7 +169,7 @@ static veil_err chunk_open(veil_ohttp_exchange *x, const uint8_t *ct, size_t ct_
 		uint8_t nonce[VEIL_AEAD_NONCE_LEN];
 		ENSURE(x->res_counter != UINT64_MAX, VEIL_E_LIMIT,
 		       "chunked OHTTP: the response has used every chunk counter");
-		response_chunk_nonce(x, nonce);
+		hpke_counter_nonce(x->res_nonce, x->res_counter, nonce);
 		err = veil_aead_open(&x->res_aead, nonce, aad, aad_len, ct, ct_len, space);
 		if (err == VEIL_OK)
 			x->res_counter++;

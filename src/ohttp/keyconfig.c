@@ -114,10 +114,14 @@ veil_err veil_ohttp_keys_parse(const uint8_t *p, size_t n, veil_ohttp_keyconfig 
 			   VEIL_OHTTP_CONFIGS_MAX);
 		/* Peek at the KEM: another KEM's configuration is skipped whole
 		 * (its length is known from the prefix), not an error. */
-		if (len >= 3)
-			kem = (uint16_t)(one.data[one.pos + 1] << 8 | one.data[one.pos + 2]);
-		if (len >= 3 && kem != VEIL_HPKE_KEM_X25519_SHA256)
-			continue;
+		if (len >= 3) {
+			veil_reader peek = one;
+			uint8_t key_id;
+			CHECK(veil_reader_u8(&peek, &key_id));
+			CHECK(veil_reader_u16be(&peek, &kem));
+			if (kem != VEIL_HPKE_KEM_X25519_SHA256)
+				continue;
+		}
 		CHECK(config_read(&one, &c));
 		CHECK(veil_reader_end(&one));
 		if (!config_usable(&c) || *count >= max)

@@ -11,6 +11,7 @@
 #include <openssl/rand.h>
 #include <string.h>
 
+#include "hpke/hpke_internal.h"
 #include "ohttp_internal.h"
 #include "veil/secret.h"
 
@@ -60,6 +61,13 @@ veil_err veil_ohttp_client_init(veil_ohttp_client *c, const veil_ohttp_keyconfig
 			 config->key_id);
 }
 
+veil_err ohttp_random_nonce(uint8_t *nonce, size_t n)
+{
+	ENSURE(n <= VEIL_OHTTP_NONCE_MAX && RAND_bytes(nonce, (int)n) == 1, VEIL_E_CRYPTO,
+	       "no randomness for an OHTTP response nonce");
+	return VEIL_OK;
+}
+
 void veil_ohttp_exchange_clear(veil_ohttp_exchange *x)
 {
 	veil_hpke_ctx_clear(&x->hpke);
@@ -68,18 +76,22 @@ void veil_ohttp_exchange_clear(veil_ohttp_exchange *x)
 	veil_wipe(x, sizeof *x);
 }
 
-/* info = label || 0x00 || hdr (section 4.3). */
-static void request_info(const char *label, const uint8_t hdr[VEIL_OHTTP_HEADER_LEN], uint8_t *info,
-			 size_t *info_len)
+#define INFO_MAX (sizeof OHTTP_LABEL_CHUNKED_REQUEST + VEIL_OHTTP_HEADER_LEN)
+
+/* info = label || 0x00 || hdr (RFC 9458 section 4.3). */
+static void request_info(const char *label, const uint8_t hdr[VEIL_OHTTP_HEADER_LEN],
+			 uint8_t info[INFO_MAX], size_t *info_len)
 {
 	size_t n = strlen(label);
+
+	/* The chunked request label is the longest of the labels. */
+	_Static_assert(sizeof OHTTP_LABEL_CHUNKED_REQUEST >= sizeof OHTTP_LABEL_REQUEST,
+		       "INFO_MAX must fit every label");
 	memcpy(info, label, n);
 	info[n] = 0;
 	memcpy(info + n + 1, hdr, VEIL_OHTTP_HEADER_LEN);
 	*info_len = n + 1 + VEIL_OHTTP_HEADER_LEN;
 }
-
-#define INFO_MAX (sizeof OHTTP_LABEL_CHUNKED_REQUEST + VEIL_OHTTP_HEADER_LEN)
 
 /* The client half of section 4.3: sets up the sender context and writes
  * hdr || enc. */
@@ -89,7 +101,7 @@ veil_err ohttp_client_setup(veil_ohttp_exchange *x, const veil_ohttp_client *c, 
 	uint8_t hdr[VEIL_OHTTP_HEADER_LEN], info[INFO_MAX];
 	veil_hpke_params p = {0};
 
-	memset(x, 0, sizeof *x);
+	veil_ohttp_exchange_clear(x);
 	ENSURE(c->config.kem == VEIL_HPKE_KEM_X25519_SHA256, VEIL_E_USAGE,
 	       "OHTTP client is not initialised");
 	x->client = true;
@@ -100,13 +112,13 @@ veil_err ohttp_client_setup(veil_ohttp_exchange *x, const veil_ohttp_client *c, 
 	p.suite = x->suite;
 	request_info(label, hdr, info, &p.info_len);
 	p.info = info;
-	TRY(veil_hpke_setup_sender(&x->hpke, &p, c->config.pub, eph, x->enc));
+	TRY(hpke_setup_sender_with(&x->hpke, &p, c->config.pub, eph, x->enc));
 	TRY(veil_writer_put(out, hdr, sizeof hdr));
 	return veil_writer_put(out, x->enc, sizeof x->enc);
 }
 
 /* The server half: reads hdr || enc from prefix, finds the key and sets up
- * the receiver context. */
+ * the receiver context. The exchange has been cleared by the caller. */
 veil_err ohttp_server_setup(veil_ohttp_exchange *x, const veil_ohttp_server *s, const char *label,
 			    const uint8_t prefix[VEIL_OHTTP_REQ_PREFIX])
 {
@@ -125,21 +137,42 @@ veil_err ohttp_server_setup(veil_ohttp_exchange *x, const veil_ohttp_server *s, 
 	return veil_hpke_setup_receiver(&x->hpke, &p, key, x->enc, sizeof x->enc);
 }
 
-veil_err veil_ohttp_request_encap(veil_ohttp_exchange *x, const veil_ohttp_client *c,
+/* Marks the exchange failed and drops its keys: nothing more is sealed or
+ * opened with it. */
+static veil_err exchange_fail(veil_ohttp_exchange *x, veil_err err)
+{
+	veil_hpke_ctx_clear(&x->hpke);
+	veil_aead_clear(&x->res_aead);
+	x->res_ready = false;
+	x->phase = VEIL_OHTTP_FAILED;
+	return err;
+}
+
+veil_err ohttp_request_encap_with(veil_ohttp_exchange *x, const veil_ohttp_client *c,
 				  const uint8_t *bhttp, size_t bhttp_len,
 				  const veil_x25519_key *eph, veil_writer *out)
 {
 	uint8_t *ct;
+	veil_err err;
 
 	ENSURE(bhttp_len <= VEIL_OHTTP_MESSAGE_MAX, VEIL_E_LIMIT,
 	       "OHTTP request of %zu bytes is over the %d-byte limit", bhttp_len,
 	       VEIL_OHTTP_MESSAGE_MAX);
 	TRY(ohttp_client_setup(x, c, OHTTP_LABEL_REQUEST, eph, out));
-	/* ct = sctxt.Seal("", request) */
-	TRY(veil_writer_reserve(out, bhttp_len + VEIL_AEAD_TAG_LEN, &ct));
-	TRY(veil_hpke_seal(&x->hpke, NULL, 0, bhttp, bhttp_len, ct));
+	/* Section 4.3: ct = sctxt.Seal("", request). */
+	err = veil_writer_reserve(out, bhttp_len + VEIL_AEAD_TAG_LEN, &ct);
+	if (err == VEIL_OK)
+		err = veil_hpke_seal(&x->hpke, NULL, 0, bhttp, bhttp_len, ct);
+	if (err != VEIL_OK)
+		return exchange_fail(x, err);
 	veil_writer_commit(out, bhttp_len + VEIL_AEAD_TAG_LEN);
 	return VEIL_OK;
+}
+
+veil_err veil_ohttp_request_encap(veil_ohttp_exchange *x, const veil_ohttp_client *c,
+				  const uint8_t *bhttp, size_t bhttp_len, veil_writer *out)
+{
+	return ohttp_request_encap_with(x, c, bhttp, bhttp_len, NULL, out);
 }
 
 veil_err veil_ohttp_request_decap(veil_ohttp_exchange *x, const veil_ohttp_server *s,
@@ -147,16 +180,26 @@ veil_err veil_ohttp_request_decap(veil_ohttp_exchange *x, const veil_ohttp_serve
 {
 	size_t ct_len;
 	uint8_t *out;
+	veil_err err;
 
-	memset(x, 0, sizeof *x);
+	veil_ohttp_exchange_clear(x);
 	ENSURE(req_len >= VEIL_OHTTP_REQ_PREFIX + VEIL_AEAD_TAG_LEN, VEIL_E_TRUNCATED,
-	       "OHTTP request of %zu bytes is shorter than its header, key and tag", req_len);
+	       "OHTTP request of %zu bytes is shorter than its header, key and tag (%d bytes)",
+	       req_len, VEIL_OHTTP_REQ_PREFIX + VEIL_AEAD_TAG_LEN);
 	ENSURE(req_len <= VEIL_OHTTP_MESSAGE_MAX + VEIL_OHTTP_REQ_PREFIX + VEIL_AEAD_TAG_LEN,
-	       VEIL_E_LIMIT, "OHTTP request of %zu bytes is over the limit", req_len);
-	TRY(ohttp_server_setup(x, s, OHTTP_LABEL_REQUEST, req));
+	       VEIL_E_LIMIT, "OHTTP request of %zu bytes is over the %d-byte limit", req_len,
+	       VEIL_OHTTP_MESSAGE_MAX);
 	ct_len = req_len - VEIL_OHTTP_REQ_PREFIX;
-	TRY(veil_writer_reserve(pt, ct_len - VEIL_AEAD_TAG_LEN, &out));
-	TRY(veil_hpke_open(&x->hpke, NULL, 0, req + VEIL_OHTTP_REQ_PREFIX, ct_len, out));
+	/* Section 4.3: an unknown key id, a suite the key does not take, or a
+	 * request that does not decrypt all leave the exchange failed, so no
+	 * response can be sealed for it. */
+	err = ohttp_server_setup(x, s, OHTTP_LABEL_REQUEST, req);
+	if (err == VEIL_OK)
+		err = veil_writer_reserve(pt, ct_len - VEIL_AEAD_TAG_LEN, &out);
+	if (err == VEIL_OK)
+		err = veil_hpke_open(&x->hpke, NULL, 0, req + VEIL_OHTTP_REQ_PREFIX, ct_len, out);
+	if (err != VEIL_OK)
+		return exchange_fail(x, err);
 	veil_writer_commit(pt, ct_len - VEIL_AEAD_TAG_LEN);
 	return VEIL_OK;
 }
@@ -172,8 +215,10 @@ veil_err ohttp_response_keys(veil_ohttp_exchange *x, const char *label, const ui
 	size_t nk = veil_aead_key_len(x->suite.aead);
 	veil_err err;
 
-	ENSURE(nonce_len == ohttp_response_nonce_len(x->suite.aead) && nk != 0, VEIL_E_USAGE,
-	       "OHTTP response nonce must have %zu bytes", ohttp_response_nonce_len(x->suite.aead));
+	ENSURE(nk != 0, VEIL_E_USAGE, "OHTTP: AEAD 0x%04x cannot carry a response", x->suite.aead);
+	ENSURE(nonce_len == ohttp_response_nonce_len(x->suite.aead), VEIL_E_USAGE,
+	       "OHTTP response nonce has %zu bytes; %s needs %zu", nonce_len,
+	       veil_aead_name(x->suite.aead), ohttp_response_nonce_len(x->suite.aead));
 	memcpy(salt, x->enc, VEIL_X25519_LEN);
 	memcpy(salt + VEIL_X25519_LEN, nonce, nonce_len);
 	CHECK(veil_hpke_export(&x->hpke, (const uint8_t *)label, strlen(label), secret, nonce_len));
@@ -192,30 +237,56 @@ out:
 	return err;
 }
 
-veil_err veil_ohttp_response_encap(veil_ohttp_exchange *x, const uint8_t *bhttp, size_t bhttp_len,
+/* A whole-message exchange is over once its response is sealed or opened:
+ * the request context's keys are dropped at once rather than at clear. */
+static void exchange_done(veil_ohttp_exchange *x)
+{
+	veil_hpke_ctx_clear(&x->hpke);
+	veil_aead_clear(&x->res_aead);
+	x->res_ready = false;
+	x->phase = VEIL_OHTTP_DONE;
+}
+
+veil_err ohttp_response_encap_with(veil_ohttp_exchange *x, const uint8_t *bhttp, size_t bhttp_len,
 				   const uint8_t *nonce, veil_writer *out)
 {
 	uint8_t fresh[VEIL_OHTTP_NONCE_MAX], *ct;
 	size_t nonce_len = ohttp_response_nonce_len(x->suite.aead);
+	veil_err err;
 
-	ENSURE(!x->client && x->hpke.suite.kem != 0 && !x->chunked && !x->res_ready, VEIL_E_USAGE,
-	       "OHTTP: a response needs a request decapsulated by this server");
+	/* Only for a request this server opened: the phase is IDLE after a
+	 * successful decapsulation, FAILED after any error, DONE once
+	 * answered. */
+	ENSURE(!x->client && !x->chunked && x->phase == VEIL_OHTTP_IDLE && x->hpke.suite.kem != 0 &&
+		   !x->hpke.sender,
+	       VEIL_E_USAGE,
+	       "OHTTP: a response needs a request this server decapsulated, and only one");
 	ENSURE(bhttp_len <= VEIL_OHTTP_MESSAGE_MAX, VEIL_E_LIMIT,
 	       "OHTTP response of %zu bytes is over the %d-byte limit", bhttp_len,
 	       VEIL_OHTTP_MESSAGE_MAX);
 	if (nonce == NULL) {
-		ENSURE(RAND_bytes(fresh, (int)nonce_len) == 1, VEIL_E_CRYPTO,
-		       "no randomness for the OHTTP response nonce");
+		TRY(ohttp_random_nonce(fresh, nonce_len));
 		nonce = fresh;
 	}
-	TRY(ohttp_response_keys(x, OHTTP_LABEL_RESPONSE, nonce, nonce_len));
-	TRY(veil_writer_put(out, nonce, nonce_len));
-	/* ct = Seal(aead_key, aead_nonce, "", response) */
-	TRY(veil_writer_reserve(out, bhttp_len + VEIL_AEAD_TAG_LEN, &ct));
-	TRY(veil_aead_seal(&x->res_aead, x->res_nonce, NULL, 0, bhttp, bhttp_len, ct));
+	err = ohttp_response_keys(x, OHTTP_LABEL_RESPONSE, nonce, nonce_len);
+	if (err == VEIL_OK)
+		err = veil_writer_put(out, nonce, nonce_len);
+	/* Section 4.4: ct = Seal(aead_key, aead_nonce, "", response). */
+	if (err == VEIL_OK)
+		err = veil_writer_reserve(out, bhttp_len + VEIL_AEAD_TAG_LEN, &ct);
+	if (err == VEIL_OK)
+		err = veil_aead_seal(&x->res_aead, x->res_nonce, NULL, 0, bhttp, bhttp_len, ct);
+	if (err != VEIL_OK)
+		return exchange_fail(x, err);
 	veil_writer_commit(out, bhttp_len + VEIL_AEAD_TAG_LEN);
-	x->phase = VEIL_OHTTP_DONE;
+	exchange_done(x);
 	return VEIL_OK;
+}
+
+veil_err veil_ohttp_response_encap(veil_ohttp_exchange *x, const uint8_t *bhttp, size_t bhttp_len,
+				   veil_writer *out)
+{
+	return ohttp_response_encap_with(x, bhttp, bhttp_len, NULL, out);
 }
 
 veil_err veil_ohttp_response_decap(veil_ohttp_exchange *x, const uint8_t *res, size_t res_len,
@@ -223,16 +294,26 @@ veil_err veil_ohttp_response_decap(veil_ohttp_exchange *x, const uint8_t *res, s
 {
 	size_t nonce_len = ohttp_response_nonce_len(x->suite.aead), ct_len;
 	uint8_t *out;
+	veil_err err;
 
-	ENSURE(x->client && x->hpke.suite.kem != 0 && !x->chunked && !x->res_ready, VEIL_E_USAGE,
-	       "OHTTP: a response needs a request encapsulated by this client");
-	ENSURE(res_len >= nonce_len + VEIL_AEAD_TAG_LEN, VEIL_E_TRUNCATED,
-	       "OHTTP response of %zu bytes is shorter than its nonce and tag", res_len);
-	TRY(ohttp_response_keys(x, OHTTP_LABEL_RESPONSE, res, nonce_len));
+	ENSURE(x->client && !x->chunked && x->phase == VEIL_OHTTP_IDLE && x->hpke.sender,
+	       VEIL_E_USAGE,
+	       "OHTTP: a response needs a request encapsulated by this client, and only one");
+	if (res_len < nonce_len + VEIL_AEAD_TAG_LEN)
+		return exchange_fail(x, veil_fail(VEIL_E_TRUNCATED,
+						  "OHTTP response of %zu bytes is shorter than "
+						  "its nonce and tag (%zu bytes)",
+						  res_len, nonce_len + VEIL_AEAD_TAG_LEN));
 	ct_len = res_len - nonce_len;
-	TRY(veil_writer_reserve(pt, ct_len - VEIL_AEAD_TAG_LEN, &out));
-	TRY(veil_aead_open(&x->res_aead, x->res_nonce, NULL, 0, res + nonce_len, ct_len, out));
+	err = ohttp_response_keys(x, OHTTP_LABEL_RESPONSE, res, nonce_len);
+	if (err == VEIL_OK)
+		err = veil_writer_reserve(pt, ct_len - VEIL_AEAD_TAG_LEN, &out);
+	if (err == VEIL_OK)
+		err = veil_aead_open(&x->res_aead, x->res_nonce, NULL, 0, res + nonce_len, ct_len,
+				     out);
+	if (err != VEIL_OK)
+		return exchange_fail(x, err);
 	veil_writer_commit(pt, ct_len - VEIL_AEAD_TAG_LEN);
-	x->phase = VEIL_OHTTP_DONE;
+	exchange_done(x);
 	return VEIL_OK;
 }

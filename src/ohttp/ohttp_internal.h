@@ -45,6 +45,25 @@ VEIL_MUST_CHECK veil_err ohttp_server_setup(veil_ohttp_exchange *x, const veil_o
 					    const char *label,
 					    const uint8_t prefix[VEIL_OHTTP_REQ_PREFIX]);
 
+/* The public calls with a caller-chosen ephemeral key or response nonce,
+ * for the RFC 9458 vectors and deterministic fuzzing only: reusing either
+ * reuses an AEAD key and nonce. NULL: fresh. */
+VEIL_MUST_CHECK veil_err ohttp_request_encap_with(veil_ohttp_exchange *x,
+						  const veil_ohttp_client *c, const uint8_t *bhttp,
+						  size_t bhttp_len, const veil_x25519_key *eph,
+						  veil_writer *out);
+VEIL_MUST_CHECK veil_err ohttp_response_encap_with(veil_ohttp_exchange *x, const uint8_t *bhttp,
+						   size_t bhttp_len, const uint8_t *nonce,
+						   veil_writer *out);
+VEIL_MUST_CHECK veil_err ohttp_chunked_request_begin_with(veil_ohttp_exchange *x,
+							  const veil_ohttp_client *c,
+							  const veil_x25519_key *eph,
+							  veil_writer *out);
+VEIL_MUST_CHECK veil_err ohttp_chunked_response_begin_with(veil_ohttp_exchange *x,
+							   const uint8_t *nonce, veil_writer *out);
+
+/* Fills n bytes with randomness for a response nonce. */
+VEIL_MUST_CHECK veil_err ohttp_random_nonce(uint8_t *nonce, size_t n);
 /* max(Nn, Nk): the response nonce length. */
 size_t ohttp_response_nonce_len(uint16_t aead);
 

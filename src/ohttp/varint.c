@@ -52,10 +52,22 @@ size_t veil_varint_len(uint64_t v)
 	return 0; /* not representable */
 }
 
-veil_err veil_writer_varint(veil_writer *w, uint64_t v)
+size_t veil_varint_encode(uint64_t v, uint8_t out[8])
 {
 	size_t len = veil_varint_len(v);
+
+	for (size_t i = 0; i < len; i++)
+		out[i] = (uint8_t)(v >> (8 * (len - 1 - i)));
+	/* The length code: 0, 1, 2, 3 for 1, 2, 4, 8 bytes. */
+	if (len > 0)
+		out[0] |= (uint8_t)((len == 1 ? 0 : len == 2 ? 1 : len == 4 ? 2 : 3) << 6);
+	return len;
+}
+
+veil_err veil_writer_varint(veil_writer *w, uint64_t v)
+{
 	uint8_t b[8];
+	size_t len = veil_varint_encode(v, b);
 
 	if (len == 0) {
 		/* Keep the writer's sticky error, so a caller that checks only
@@ -68,9 +80,5 @@ veil_err veil_writer_varint(veil_writer *w, uint64_t v)
 			w->err = err;
 		return err;
 	}
-	for (size_t i = 0; i < len; i++)
-		b[i] = (uint8_t)(v >> (8 * (len - 1 - i)));
-	/* The length code: 0, 1, 2, 3 for 1, 2, 4, 8 bytes. */
-	b[0] |= (uint8_t)((len == 1 ? 0 : len == 2 ? 1 : len == 4 ? 2 : 3) << 6);
 	return veil_writer_put(w, b, len);
 }

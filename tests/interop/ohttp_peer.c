@@ -222,11 +222,11 @@ static veil_err serve_one(const veil_ohttp_server *s, const char *tag, const vei
 	CHECK(veil_bhttp_set_content(&res, (const uint8_t *)seen, strlen(seen)));
 	CHECK(veil_bhttp_encode(&res, &bh));
 	if (chunked) {
-		CHECK(veil_ohttp_chunked_response_begin(&x, NULL, &out));
+		CHECK(veil_ohttp_chunked_response_begin(&x, &out));
 		CHECK(seal_chunks(&x, bh.data, bh.len, chunk, &out));
 		CHECK(print_hex("chunked-response", out.data, out.len));
 	} else {
-		CHECK(veil_ohttp_response_encap(&x, bh.data, bh.len, NULL, &out));
+		CHECK(veil_ohttp_response_encap(&x, bh.data, bh.len, &out));
 		CHECK(print_hex("response", out.data, out.len));
 	}
 	err = VEIL_OK;
@@ -330,11 +330,11 @@ static int run_client(const char *keys_hex, bool chunked, size_t chunk)
 	CHECK(veil_ohttp_client_init(&c, &configs[0]));
 	CHECK(client_request(&req));
 	if (chunked) {
-		CHECK(veil_ohttp_chunked_request_begin(&x, &c, NULL, &out));
+		CHECK(veil_ohttp_chunked_request_begin(&x, &c, &out));
 		CHECK(seal_chunks(&x, req.data, req.len, chunk, &out));
 		CHECK(print_hex("chunked-request", out.data, out.len));
 	} else {
-		CHECK(veil_ohttp_request_encap(&x, &c, req.data, req.len, NULL, &out));
+		CHECK(veil_ohttp_request_encap(&x, &c, req.data, req.len, &out));
 		CHECK(print_hex("request", out.data, out.len));
 	}
 	CHECK(read_message(&line, &tag, &in));
