@@ -14,8 +14,8 @@
 #include <string.h>
 
 #include "harness.h"
-#include "veil/codec.h"
 #include "hpke/hpke_internal.h"
+#include "veil/codec.h"
 #include "veil/hpke.h"
 #include "veil/json.h"
 #include "veil/secret.h"

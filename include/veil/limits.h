@@ -120,6 +120,17 @@
 #define VEIL_HTTP_BODY_MAX   (2 * 1024 * 1024)
 #define VEIL_HTTP_TIMEOUT_S  10
 #define VEIL_HTTP_ROUTES_MAX 64
+/* Event loop threads of one server (one per CPU unless configured). */
+#define VEIL_HTTP_THREADS_MAX 64
+
+/* HTTP client (src/http/client.c): the whole exchange, from connect to the
+ * last body byte, and the connect phase alone; response header values kept
+ * (only those asked for), and how many of them one call may ask for. The
+ * response body cap is VEIL_HTTP_BODY_MAX unless the caller sets one. */
+#define VEIL_HTTP_CLIENT_TIMEOUT_MS         30000
+#define VEIL_HTTP_CLIENT_CONNECT_TIMEOUT_MS 10000
+#define VEIL_HTTP_CLIENT_HEADER_VALUE_MAX   4096
+#define VEIL_HTTP_CLIENT_HEADERS_MAX        8
 
 /* JOSE (src/jose, docs/jose.md): one JWK document (an RSA-8192 private key
  * is about 6.5 KiB; an "x5c" chain of VEIL_CERT_BUNDLE_MAX certificates more),
@@ -127,12 +138,12 @@
  * header strings ("alg", "kid", "crv"), a compact JWS or JWT, the plaintext
  * of one JWE (a stored KBS resource: VEIL_STORE_VALUE_MAX) and its flattened
  * serialization (base64url adds a third), and the largest JWT leeway. */
-#define VEIL_JWK_MAX_BYTES      (64 * 1024)
-#define VEIL_JOSE_HEADER_MAX    (64 * 1024)
-#define VEIL_JOSE_STRING_MAX    256
-#define VEIL_JWS_MAX_BYTES      (256 * 1024)
-#define VEIL_JWE_PLAINTEXT_MAX  (1024 * 1024)
-#define VEIL_JWE_MAX_BYTES      (2 * 1024 * 1024)
-#define VEIL_JWT_LEEWAY_MAX     300
+#define VEIL_JWK_MAX_BYTES     (64 * 1024)
+#define VEIL_JOSE_HEADER_MAX   (64 * 1024)
+#define VEIL_JOSE_STRING_MAX   256
+#define VEIL_JWS_MAX_BYTES     (256 * 1024)
+#define VEIL_JWE_PLAINTEXT_MAX (1024 * 1024)
+#define VEIL_JWE_MAX_BYTES     (2 * 1024 * 1024)
+#define VEIL_JWT_LEEWAY_MAX    300
 
 #endif
