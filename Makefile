@@ -7,10 +7,11 @@ BUILD    ?= build
 CC       ?= cc
 OPT      ?= -O2 -g
 SAN      ?=
-PKGS     := libcrypto jansson libxml-2.0 xmlsec1-openssl
+PKGS     := libcrypto jansson libxml-2.0 xmlsec1-openssl sqlite3 libevent libevent_openssl \
+            libevent_pthreads libcurl
 PKG_CHECK := $(shell pkg-config --exists $(PKGS) || echo missing)
 ifeq ($(PKG_CHECK),missing)
-$(warning OpenSSL, jansson, libxml2 or xmlsec1 development files not found: run 'bash scripts/setup.sh' first)
+$(warning development files of $(PKGS) not all found: run 'bash scripts/setup.sh' first)
 endif
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wstrict-prototypes \
             -Wmissing-prototypes -Wpointer-arith -Wundef -Wcast-align
@@ -73,11 +74,25 @@ $(BUILD)/tests/interop/ohttp_peer: tests/interop/ohttp_peer.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
 
+# The Veil end of the JOSE interop tests, which tests/interop/jose_interop.mjs
+# drives.
+$(BUILD)/tests/interop/jose_peer: tests/interop/jose_peer.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+
+# The writer that tests/cli/store_durability.sh kills mid-write, and its
+# checker.
+$(BUILD)/tests/tools/store_writer: tests/tools/store_writer.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+
 $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
 
-check-tests: $(VEIL) $(TESTS) $(BUILD)/tests/interop/ohttp_peer
+check-tests: $(VEIL) $(TESTS) $(BUILD)/tests/interop/ohttp_peer \
+             $(BUILD)/tests/interop/jose_peer \
+             $(BUILD)/tests/tools/store_writer
 
 # Runs every unit test binary and the CLI conformance script; prints one
 # "N passed, N failed" line at the end.

@@ -18,6 +18,10 @@ packages=(
 	libxml2-dev
 	libxmlsec1-dev
 	libxmlsec1-openssl
+	libsqlite3-dev
+	libevent-dev
+	libcurl4-openssl-dev
+	curl
 	ca-certificates
 	jq
 )
