@@ -23,7 +23,7 @@ CFLAGS   += -std=c17 $(OPT) $(WARN) $(SAN) -fno-strict-aliasing \
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -ldl
 LDFLAGS  += $(SAN)
 
-LIB_SRCS   := $(shell find src -name '*.c' ! -path 'src/cli/*' | sort)
+LIB_SRCS   := $(shell find src -name '*.c' ! -path 'src/cli/*' ! -path 'src/daemon/*' | sort)
 CLI_SRCS   := $(sort $(wildcard src/cli/*.c))
 TEST_SRCS  := $(sort $(wildcard tests/test_*.c))
 FUZZ_SRCS  := $(sort $(wildcard fuzz/fuzz_*.c))
@@ -33,13 +33,14 @@ LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 LIB       := $(BUILD)/libveil.a
 VEIL      := $(BUILD)/veil
+KBS       := $(BUILD)/veil-kbs
 TESTS     := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 BENCHES   := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 FUZZ_BUILD ?= build-fuzz
 FUZZERS   := $(FUZZ_SRCS:fuzz/%.c=$(FUZZ_BUILD)/%)
 
 .PHONY: all test check-tests fuzz bench clean format format-check demo
-all: $(VEIL)
+all: $(VEIL) $(KBS)
 
 # The main job, until the full system exists: verify real SNP and TDX
 # evidence from the shared test data. (scripts/demo.sh also installs what is
@@ -57,6 +58,9 @@ $(LIB): $(LIB_OBJS)
 
 $(VEIL): $(CLI_OBJS) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB) $(LDLIBS)
+
+$(KBS): $(BUILD)/src/daemon/veil_kbs.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 $(BUILD)/tests/%: tests/%.c tests/harness.c $(wildcard tests/*.h) $(LIB)
 	@mkdir -p $(dir $@)
@@ -90,7 +94,7 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
 
-check-tests: $(VEIL) $(TESTS) $(BUILD)/tests/interop/ohttp_peer \
+check-tests: $(VEIL) $(KBS) $(TESTS) $(BUILD)/tests/interop/ohttp_peer \
              $(BUILD)/tests/interop/jose_peer \
              $(BUILD)/tests/tools/store_writer
 
@@ -117,4 +121,4 @@ format-check:
 clean:
 	rm -rf build build-* 
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(BUILD)/src/daemon/veil_kbs.d

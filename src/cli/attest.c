@@ -317,12 +317,18 @@ static veil_err read_runtime_data(const char *path, json_t **out)
 	free(buf);
 	if (err != VEIL_OK)
 		return veil_fail_context(err, "--runtime-data %s", path);
-	if (!json_is_object(*out) || json_object_get(*out, "additional-evidence") != NULL) {
+	/* An "additional-evidence" string is the KBS protocol's form (the
+	 * caller already serialised the device evidence and binds the string
+	 * as it is); an array is what veil attest --gpu writes itself. */
+	if (!json_is_object(*out) ||
+	    (json_object_get(*out, "additional-evidence") != NULL &&
+	     !json_is_string(json_object_get(*out, "additional-evidence")))) {
 		json_decref(*out);
 		*out = NULL;
 		return veil_fail(VEIL_E_MALFORMED,
-				 "--runtime-data %s must be a JSON object without "
-				 "\"additional-evidence\" (veil attest adds the GPU evidence)",
+				 "--runtime-data %s must be a JSON object whose "
+				 "\"additional-evidence\", if any, is a string (veil attest --gpu "
+				 "adds the GPU evidence itself)",
 				 path);
 	}
 	return VEIL_OK;
@@ -412,6 +418,13 @@ int cmd_attest(int argc, char **argv)
 			goto out;
 		}
 		if (a.gpu) {
+			if (json_object_get(rt, "additional-evidence") != NULL) {
+				rc = attest_fail(veil_fail(VEIL_E_USAGE,
+							   "--gpu with runtime data that already "
+							   "carries \"additional-evidence\""),
+						 "");
+				goto out;
+			}
 			devices = json_array();
 			err = devices == NULL ? veil_fail(VEIL_E_NOMEM, "out of memory")
 					      : veil_device_nonce(rt, nonce);

@@ -204,6 +204,7 @@ static const char *const state_members[] = {"cc_mode", "cc_environment", "devtoo
 
 typedef struct bundle_run {
 	json_t *doc, *rd, *devices;
+	json_t *devices_owned; /* parsed from the string form, or NULL */
 	const veil_evidence_format *fmt;
 	veil_collateral *coll;
 	uint8_t *primary;
@@ -265,9 +266,22 @@ static veil_err bundle_read(bundle_run *b, const uint8_t *buf, size_t len,
 		}
 	}
 	b->devices = json_object_get(b->rd, "additional-evidence");
+	/* The KBS protocol 0.4.0 carries additional evidence as a JSON string
+	 * (tee-evidence.additional_evidence), and binds that string itself
+	 * into REPORT_DATA; the devices are the array it holds ("" for none). */
+	if (json_is_string(b->devices)) {
+		const char *text = json_string_value(b->devices);
+		size_t n = json_string_length(b->devices);
+		b->devices = NULL;
+		if (n > 0) {
+			TRY(veil_json_parse((const uint8_t *)text, n, &b->devices_owned));
+			b->devices = b->devices_owned;
+		}
+	}
 	if (b->devices != NULL) {
 		ENSURE(json_is_array(b->devices), VEIL_E_MALFORMED,
-		       "runtime_data \"additional-evidence\" is not an array");
+		       "runtime_data \"additional-evidence\" is not an array (or a string "
+		       "holding one)");
 		ENSURE(json_array_size(b->devices) <= BUNDLE_DEVICES_MAX, VEIL_E_LIMIT,
 		       "more than %d devices in one bundle", BUNDLE_DEVICES_MAX);
 	}
@@ -434,6 +448,7 @@ out:
 	json_decref(submods);
 	json_decref(claims);
 	free(top);
+	json_decref(b.devices_owned);
 	json_decref(b.doc);
 	free(b.primary);
 	for (size_t i = 0; i < b.ndev; i++)

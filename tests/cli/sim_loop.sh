@@ -162,5 +162,22 @@ check "attest: GPUs without NVML" 1 -- "$VEIL" attest --runtime-data "$TMP/rt.js
 	--nvml "$TMP/no-libnvidia-ml.so.1" --out "$TMP/hw.bin"
 grep -q "NVML\|nvidia-ml" "$TMP/err" && ok || bad "attest --gpu says NVML is missing"
 
+# The KBS protocol's form: "additional-evidence" as a string, bound as is.
+echo '{"additional-evidence":"","nonce":"n-kbs","tee-pubkey":{"kty":"EC","crv":"P-256","x":"eA","y":"eQ"}}' >"$TMP/rt-kbs.json"
+check "attest: runtime data with a string additional-evidence" 0 -- "$VEIL" attest --tee sim \
+	--sim "$S" --runtime-data "$TMP/rt-kbs.json" --out "$TMP/ev-kbs.json"
+expect "verify: a bundle whose additional-evidence is the empty string" 0 \
+	'.verified and (.submods | keys) == ["cpu"]' -- --sim-root "$S/root.pem" "$TMP/ev-kbs.json"
+jq '.runtime_data["additional-evidence"] = "[]"' "$TMP/ev-kbs.json" >"$TMP/ev-kbs2.json"
+expect "verify: another additional-evidence string breaks the binding" 1 '.verified | not' -- \
+	--sim-root "$S/root.pem" "$TMP/ev-kbs2.json"
+jq '.runtime_data["additional-evidence"] = "{"' "$TMP/ev-kbs.json" >"$TMP/ev-kbs3.json"
+expect "verify: a string that is not JSON is malformed" 2 -- --sim-root "$S/root.pem" "$TMP/ev-kbs3.json"
+check "attest: --gpu with runtime data that carries additional-evidence" 2 -- "$VEIL" attest \
+	--tee sim --sim "$S" --gpu --runtime-data "$TMP/rt-kbs.json" --out "$TMP/x.json"
+echo '{"additional-evidence":5,"nonce":"n"}' >"$TMP/rt-bad.json"
+check "attest: additional-evidence that is neither string nor absent" 2 -- "$VEIL" attest \
+	--tee sim --sim "$S" --runtime-data "$TMP/rt-bad.json" --out "$TMP/x.json"
+
 echo "sim_loop: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

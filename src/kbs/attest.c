@@ -1,0 +1,217 @@
+/*
+ * attest.c - POST /kbs/v0/attest: the Attestation and Response of the RCAR
+ * handshake (docs/kbs-protocol.md section 2).
+ *
+ * The evidence must be bound to this session: REPORT_DATA is
+ * SHA-384(JCS({"additional-evidence": S, "nonce": N, "tee-pubkey": K}))
+ * zero-padded, with N the nonce this session was issued and S the
+ * additional evidence string exactly as sent, and each device report's
+ * nonce comes from {"nonce": N, "tee-pubkey": K}. libveil's bundle verifier
+ * checks all of it (src/evidence/bundle.c), the appraisal policy judges the
+ * result, and the EAR becomes the session's token, signed by the broker.
+ *
+ * Evidence that does not verify gets no token (401, so a CoCo client may
+ * try again with fresh evidence); evidence that verifies but is not
+ * acceptable gets a token that says so, and the resource policy refuses it.
+ */
+#include <string.h>
+
+#include "kbs/kbs_internal.h"
+#include "veil/bundle.h"
+#include "veil/codec.h"
+#include "veil/json.h"
+#include "veil/secret.h"
+
+static const char *const attest_members[] = {"init-data", "runtime-data", "tee-evidence", NULL};
+static const char *const runtime_members[] = {"nonce", "tee-pubkey", NULL};
+static const char *const evidence_members[] = {"primary_evidence", "additional_evidence", NULL};
+
+/* The request, read strictly; everything borrowed from doc. */
+typedef struct attest_req {
+	json_t *doc;
+	const char *nonce;
+	json_t *tee_pubkey;
+	json_t *primary;
+	json_t *additional; /* a JSON string */
+} attest_req;
+
+static veil_err attest_read(const uint8_t *body, size_t len, attest_req *a)
+{
+	json_t *rt, *ev, *init;
+
+	TRY(veil_json_parse(body, len, &a->doc));
+	TRY(veil_json_only_members(a->doc, "the attest request", attest_members));
+	TRY(veil_json_get_object(a->doc, "runtime-data", &rt));
+	TRY(veil_json_only_members(rt, "\"runtime-data\"", runtime_members));
+	TRY(veil_json_get_string(rt, "nonce", &a->nonce));
+	TRY(veil_json_get_object(rt, "tee-pubkey", &a->tee_pubkey));
+	TRY(veil_json_get_object(a->doc, "tee-evidence", &ev));
+	TRY(veil_json_only_members(ev, "\"tee-evidence\"", evidence_members));
+	a->primary = json_object_get(ev, "primary_evidence");
+	a->additional = json_object_get(ev, "additional_evidence");
+	ENSURE(a->primary != NULL, VEIL_E_MALFORMED, "\"tee-evidence\" has no primary_evidence");
+	ENSURE(json_is_string(a->additional), VEIL_E_MALFORMED,
+	       "\"tee-evidence\".additional_evidence must be a string (\"\" for none)");
+	/* Init-data binds a configuration into the TEE's measurement; Veil
+	 * does not check it yet, so it must be absent rather than ignored. */
+	init = json_object_get(a->doc, "init-data");
+	ENSURE(init == NULL || json_is_null(init), VEIL_E_UNSUPPORTED,
+	       "\"init-data\" is not supported yet; send null");
+	return VEIL_OK;
+}
+
+/* The evidence as a libveil bundle: Veil's own TEE forms carry the report
+ * as base64 text. (CoCo's per-TEE evidence objects are not read yet.) */
+static veil_err bundle_build(const char *tee, const attest_req *a, char **text)
+{
+	json_t *rd, *doc;
+
+	ENSURE(strcmp(tee, "sim") == 0 || strcmp(tee, "snp") == 0 || strcmp(tee, "tdx") == 0,
+	       VEIL_E_UNSUPPORTED,
+	       "evidence of TEE \"%s\" is not accepted (Veil verifies snp, tdx and sim)", tee);
+	ENSURE(json_is_string(a->primary), VEIL_E_UNSUPPORTED,
+	       "primary_evidence for %s must be the base64 report (CoCo's evidence objects are "
+	       "not supported yet)",
+	       tee);
+	rd = json_pack("{s:O, s:s, s:O}", "additional-evidence", a->additional, "nonce", a->nonce,
+		       "tee-pubkey", a->tee_pubkey);
+	doc = rd != NULL ? json_pack("{s:i, s:s, s:O, s:o}", "version", 1, "tee", tee,
+				     "primary_evidence", a->primary, "runtime_data", rd)
+			 : NULL;
+	ENSURE(doc != NULL, VEIL_E_NOMEM, "out of memory");
+	*text = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	ENSURE(*text != NULL, VEIL_E_NOMEM, "out of memory");
+	return VEIL_OK;
+}
+
+/* Trustee's resource path reads the response key from the token at
+ * submods.cpu0."ear.veraison.annotated-evidence".runtime_data_claims. */
+static void ear_add_runtime_claims(json_t *ear, const attest_req *a)
+{
+	json_t *cpu = json_object_get(json_object_get(ear, "submods"), "cpu0");
+	json_t *ann = json_object_get(cpu, "ear.veraison.annotated-evidence");
+
+	if (json_is_object(ann))
+		json_object_set_new(
+		    ann, "runtime_data_claims",
+		    json_pack("{s:s, s:O}", "nonce", a->nonce, "tee-pubkey", a->tee_pubkey));
+}
+
+void kbs_handle_attest(veil_http_request *r, void *user)
+{
+	veil_kbs *k = user;
+	size_t len;
+	const uint8_t *body = veil_http_body(r, &len);
+	char id[VEIL_STORE_SESSION_ID_MAX + 1], nonce_b64[45];
+	veil_store_session sess = {0};
+	attest_req a = {0};
+	veil_jwk *pub = NULL;
+	char *bundle = NULL, *token = NULL, *pub_text = NULL, *ear_text = NULL;
+	json_t *result = NULL, *ear = NULL;
+	int64_t now = kbs_now(k);
+	veil_err err;
+
+	if (!veil_http_cookie(r, KBS_COOKIE, id, sizeof id)) {
+		kbs_reply_error(
+		    r, 401, "AttestationError",
+		    "RCAR handshake Attest failed: no kbs-session-id cookie; start with "
+		    "/kbs/v0/auth");
+		goto out;
+	}
+	err = veil_store_session_get(k->config.store, id, now, &sess);
+	if (err != VEIL_OK) {
+		kbs_reply_error(r, 401, "AttestationError",
+				"RCAR handshake Attest failed: session %s", veil_err_detail());
+		goto out;
+	}
+	if (sess.attested) {
+		/* The session already holds a token: hand it out again. */
+		veil_http_reply_json(r, 200, json_pack("{s:s}", "token", sess.token));
+		goto out;
+	}
+	err = attest_read(body, len, &a);
+	if (err != VEIL_OK) {
+		atomic_fetch_add(&k->metrics.attest_error, 1);
+		kbs_reply_error(r, 400, "AttestationError", "RCAR handshake Attest failed: %s",
+				veil_err_detail());
+		goto out;
+	}
+	/* The nonce must be the one this session was issued, as issued. */
+	veil_base64_encode(sess.nonce, sizeof sess.nonce, nonce_b64);
+	if (strlen(a.nonce) != strlen(nonce_b64) ||
+	    !veil_ct_equal(a.nonce, nonce_b64, strlen(nonce_b64))) {
+		atomic_fetch_add(&k->metrics.attest_error, 1);
+		kbs_reply_error(r, 401, "AttestationError",
+				"RCAR handshake Attest failed: the nonce is not the one this "
+				"session was issued");
+		goto out;
+	}
+	err = veil_jwk_parse_public(a.tee_pubkey, &pub);
+	if (err == VEIL_OK && veil_jwk_type_of(pub) == VEIL_JWK_ED25519)
+		err = veil_fail(VEIL_E_UNSUPPORTED, "an Ed25519 key cannot receive resources");
+	if (err == VEIL_OK && veil_jwk_alg(pub) != NULL && strcmp(veil_jwk_alg(pub), "RSA1_5") == 0)
+		err = veil_fail(VEIL_E_UNSUPPORTED,
+				"RSA1_5 is refused (RFC 8017 section 7.2 padding oracle); use "
+				"RSA-OAEP-256 or an EC key");
+	if (err == VEIL_OK)
+		err = bundle_build(sess.tee, &a, &bundle);
+	if (err != VEIL_OK) {
+		atomic_fetch_add(&k->metrics.attest_error, 1);
+		kbs_reply_error(r, 401, "AttestationError", "RCAR handshake Attest failed: %s",
+				veil_err_detail());
+		goto out;
+	}
+	{
+		const uint8_t(*roots)[32] = NULL;
+		size_t nroots = veil_policy_sim_roots(k->config.policy, &roots);
+		veil_verify_ctx ctx = {.at = now,
+				       .verifier = kbs_verifier(k),
+				       .revocation =
+					   veil_policy_verify_revocation(k->config.policy),
+				       .sim_roots = roots,
+				       .sim_root_count = nroots};
+		err = veil_bundle_verify((const uint8_t *)bundle, strlen(bundle), &ctx, &result);
+	}
+	if (err != VEIL_OK || !json_is_true(json_object_get(result, "verified"))) {
+		atomic_fetch_add(&k->metrics.attest_error, 1);
+		kbs_reply_error(r, 401, "AttestationError",
+				"RCAR handshake Attest failed: the evidence does not verify%s%s",
+				err != VEIL_OK ? ": " : "",
+				err != VEIL_OK ? veil_err_detail() : "");
+		goto out;
+	}
+	err = veil_appraise(k->config.policy, k->config.refvals, result, now, &ear);
+	if (err == VEIL_OK) {
+		ear_add_runtime_claims(ear, &a);
+		ear_text = json_dumps(ear, JSON_COMPACT);
+		pub_text = json_dumps(a.tee_pubkey, JSON_COMPACT);
+		err = ear_text != NULL && pub_text != NULL
+			  ? kbs_token_sign(k, ear, &token)
+			  : veil_fail(VEIL_E_NOMEM, "out of memory");
+	}
+	if (err == VEIL_OK)
+		err = veil_store_session_attest(k->config.store, sess.id, sess.nonce, token,
+						pub_text, ear_text, sess.expires);
+	if (err != VEIL_OK) {
+		atomic_fetch_add(&k->metrics.attest_error, 1);
+		kbs_reply_error(r, err == VEIL_E_MISMATCH ? 401 : 500, "AttestationError",
+				"RCAR handshake Attest failed: %s", veil_err_detail());
+		goto out;
+	}
+	if (strcmp(veil_ear_status(ear), "affirming") == 0)
+		atomic_fetch_add(&k->metrics.attest_ok, 1);
+	else
+		atomic_fetch_add(&k->metrics.attest_denied, 1);
+	veil_http_reply_json(r, 200, json_pack("{s:s}", "token", token));
+out:
+	veil_store_session_clear(&sess);
+	json_decref(a.doc);
+	veil_jwk_free(pub);
+	free(bundle);
+	free(token);
+	free(pub_text);
+	free(ear_text);
+	json_decref(result);
+	json_decref(ear);
+}

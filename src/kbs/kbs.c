@@ -1,0 +1,208 @@
+/*
+ * kbs.c - the key broker's set-up and the pieces its handlers share: the
+ * token key (created once, then kept in the store so tokens survive a
+ * restart), the error replies of the KBS protocol, one verifier per HTTP
+ * thread (verifiers cache collateral and are not thread-safe), tokens, and
+ * /healthz and /metrics.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kbs/kbs_internal.h"
+#include "veil/secret.h"
+
+int64_t kbs_now(const veil_kbs *k)
+{
+	return k->config.now != NULL ? k->config.now() : (int64_t)time(NULL);
+}
+
+void kbs_reply_error(veil_http_request *r, int status, const char *name, const char *fmt, ...)
+{
+	char detail[VEIL_ERR_DETAIL_MAX], type[128];
+	va_list ap;
+	json_t *body;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof detail, fmt, ap);
+	va_end(ap);
+	veil_text_sanitize(detail);
+	snprintf(type, sizeof type, "%s%s", KBS_ERROR_PREFIX, name);
+	body = json_pack("{s:s, s:s}", "type", type, "detail", detail);
+	veil_http_reply_json(r, status, body);
+}
+
+static void verifier_free(void *v)
+{
+	veil_verifier_free(v);
+}
+
+veil_verifier *kbs_verifier(veil_kbs *k)
+{
+	veil_verifier *v = pthread_getspecific(k->verifier_key);
+
+	if (v == NULL && veil_verifier_new(&v) == VEIL_OK &&
+	    pthread_setspecific(k->verifier_key, v) != 0) {
+		veil_verifier_free(v);
+		v = NULL;
+	}
+	return v;
+}
+
+static veil_err make_token_key(void *user, uint8_t **val, size_t *len)
+{
+	veil_jwk *key;
+	char *text;
+	veil_err err;
+
+	(void)user;
+	TRY(veil_jwk_generate(VEIL_JWK_EC_P256, 0, &key));
+	err = veil_jwk_export_private(key, &text, len);
+	veil_jwk_free(key);
+	TRY(err);
+	*val = (uint8_t *)text;
+	return VEIL_OK;
+}
+
+/* The ES256 key that signs tokens: made on first start, then loaded. */
+static veil_err token_key_load(veil_kbs *k)
+{
+	uint8_t *text = NULL;
+	size_t len = 0;
+	json_t *pub = NULL;
+	veil_err err;
+
+	TRY(veil_store_secret_get_or_create(k->config.store, KBS_TOKEN_KEY_NAME, make_token_key,
+					    NULL, &text, &len));
+	err = veil_jwk_parse_private_bytes(text, len, &k->token_key);
+	veil_free_secret(text, len);
+	TRY(err);
+	ENSURE(veil_jwk_type_of(k->token_key) == VEIL_JWK_EC_P256, VEIL_E_MALFORMED,
+	       "the stored token-signing key is not an EC P-256 key");
+	TRY(veil_jwk_export_public(k->token_key, &pub));
+	/* RFC 7517 section 4.4: say what the key is for. */
+	if (json_object_set_new(pub, "alg", json_string("ES256")) != 0) {
+		json_decref(pub);
+		return veil_fail(VEIL_E_NOMEM, "out of memory");
+	}
+	k->token_jwk = pub;
+	return VEIL_OK;
+}
+
+veil_err veil_kbs_new(const veil_kbs_config *c, veil_kbs **out)
+{
+	veil_kbs *k;
+	veil_err err = VEIL_OK;
+
+	*out = NULL;
+	ENSURE(c->store != NULL && c->policy != NULL, VEIL_E_USAGE,
+	       "the key broker needs a store and an appraisal policy");
+	k = calloc(1, sizeof *k);
+	ENSURE(k != NULL, VEIL_E_NOMEM, "out of memory");
+	k->config = *c;
+	if (k->config.token_lifetime_s <= 0)
+		k->config.token_lifetime_s = 300;
+	if (k->config.session_lifetime_s <= 0)
+		k->config.session_lifetime_s = 300;
+	if (pthread_key_create(&k->verifier_key, verifier_free) != 0) {
+		free(k);
+		return veil_fail(VEIL_E_NOMEM, "cannot create a thread key");
+	}
+	CHECK(token_key_load(k));
+	if (c->resource_policy != NULL)
+		CHECK(kbs_policy_parse(c->resource_policy, c->resource_policy_len,
+				       &k->resource_policy));
+out:
+	if (err != VEIL_OK) {
+		veil_kbs_free(k);
+		return err;
+	}
+	*out = k;
+	return VEIL_OK;
+}
+
+void veil_kbs_free(veil_kbs *k)
+{
+	if (k == NULL)
+		return;
+	veil_verifier_free(pthread_getspecific(k->verifier_key));
+	pthread_key_delete(k->verifier_key);
+	veil_jwk_free(k->token_key);
+	json_decref(k->token_jwk);
+	json_decref(k->resource_policy);
+	free(k);
+}
+
+veil_err kbs_token_sign(veil_kbs *k, json_t *ear, char **token)
+{
+	json_t *header = json_pack("{s:O}", "jwk", k->token_jwk);
+	int64_t now = kbs_now(k);
+	size_t len;
+	veil_err err;
+
+	ENSURE(header != NULL, VEIL_E_NOMEM, "out of memory");
+	/* EAR (draft-ietf-rats-ar4si) carries iat; CoCo clients read exp and
+	 * nbf to know when to attest again. */
+	if (json_object_set_new(ear, "iat", json_integer(now)) != 0 ||
+	    json_object_set_new(ear, "nbf", json_integer(now)) != 0 ||
+	    json_object_set_new(ear, "exp", json_integer(now + k->config.token_lifetime_s)) != 0) {
+		json_decref(header);
+		return veil_fail(VEIL_E_NOMEM, "out of memory");
+	}
+	err = veil_jwt_sign(k->token_key, header, ear, token, &len);
+	json_decref(header);
+	return err;
+}
+
+veil_err kbs_token_verify(veil_kbs *k, const char *token, json_t **claims)
+{
+	veil_jwt_rules rules = {.now = kbs_now(k), .leeway = 0, .require_exp = true};
+
+	return veil_jwt_verify(token, strlen(token), k->token_key, VEIL_JWS_ES256, &rules, claims,
+			       NULL);
+}
+
+static void handle_healthz(veil_http_request *r, void *user)
+{
+	(void)user;
+	veil_http_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+static void handle_metrics(veil_http_request *r, void *user)
+{
+	veil_kbs *k = user;
+	char text[1024];
+	int n;
+
+	/* Prometheus text exposition format 0.0.4. */
+	n = snprintf(text, sizeof text,
+		     "# HELP veil_kbs_auth_total Sessions started with /auth.\n"
+		     "# TYPE veil_kbs_auth_total counter\n"
+		     "veil_kbs_auth_total %lu\n"
+		     "# HELP veil_kbs_attestations_total Attestations by result.\n"
+		     "# TYPE veil_kbs_attestations_total counter\n"
+		     "veil_kbs_attestations_total{result=\"affirming\"} %lu\n"
+		     "veil_kbs_attestations_total{result=\"denied\"} %lu\n"
+		     "veil_kbs_attestations_total{result=\"error\"} %lu\n"
+		     "# HELP veil_kbs_releases_total Resource requests by outcome.\n"
+		     "# TYPE veil_kbs_releases_total counter\n"
+		     "veil_kbs_releases_total{result=\"released\"} %lu\n"
+		     "veil_kbs_releases_total{result=\"denied\"} %lu\n",
+		     atomic_load(&k->metrics.auth), atomic_load(&k->metrics.attest_ok),
+		     atomic_load(&k->metrics.attest_denied), atomic_load(&k->metrics.attest_error),
+		     atomic_load(&k->metrics.release), atomic_load(&k->metrics.release_denied));
+	veil_http_reply(r, 200, "text/plain; version=0.0.4", text,
+			n > 0 && (size_t)n < sizeof text ? (size_t)n : 0);
+}
+
+veil_err veil_kbs_mount(veil_kbs *k, veil_http_server *s)
+{
+	TRY(veil_http_route(s, "POST", "/kbs/v0/auth", kbs_handle_auth, k));
+	TRY(veil_http_route(s, "POST", "/kbs/v0/attest", kbs_handle_attest, k));
+	TRY(veil_http_route(s, "GET", "/kbs/v0/resource/*", kbs_handle_resource, k));
+	TRY(veil_http_route(s, "GET", "/healthz", handle_healthz, k));
+	TRY(veil_http_route(s, "GET", "/metrics", handle_metrics, k));
+	return VEIL_OK;
+}

@@ -1,0 +1,66 @@
+/*
+ * kbs_internal.h - what the key broker's files share: the broker itself,
+ * the error replies of the protocol, sessions, tokens and counters.
+ */
+#ifndef VEIL_KBS_INTERNAL_H
+#define VEIL_KBS_INTERNAL_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "veil/evidence.h"
+#include "veil/jose.h"
+#include "veil/kbs.h"
+
+#define KBS_PROTOCOL_VERSION "0.4.0"
+#define KBS_COOKIE           "kbs-session-id"
+#define KBS_ERROR_PREFIX     "https://github.com/confidential-containers/kbs/errors/"
+#define KBS_TOKEN_KEY_NAME   "token-signing-key"
+
+/* Counters for /metrics (relaxed atomics: monotonic, read approximately). */
+typedef struct kbs_metrics {
+	atomic_ulong auth;
+	atomic_ulong attest_ok;
+	atomic_ulong attest_denied;
+	atomic_ulong attest_error;
+	atomic_ulong release;
+	atomic_ulong release_denied;
+} kbs_metrics;
+
+struct veil_kbs {
+	veil_kbs_config config;
+	veil_jwk *token_key;        /* ES256, persisted in the store */
+	json_t *token_jwk;          /* its public half, for the token header */
+	json_t *resource_policy;    /* parsed; NULL: release nothing */
+	pthread_key_t verifier_key; /* one veil_verifier per HTTP thread */
+	kbs_metrics metrics;
+};
+
+int64_t kbs_now(const veil_kbs *k);
+
+/* Replies with the protocol's error body {"type": PREFIX<name>, "detail"}.
+ * 401 makes CoCo clients attest again; use it only when that can help. */
+void kbs_reply_error(veil_http_request *r, int status, const char *name, const char *fmt, ...)
+    VEIL_PRINTF(4, 5);
+
+/* The caller's thread's verifier (created on first use), or NULL. */
+veil_verifier *kbs_verifier(veil_kbs *k);
+
+/* Signs an EAR as the token: ES256 JWT with the public key in the header,
+ * iat and exp added. *token is new (free()). */
+VEIL_MUST_CHECK veil_err kbs_token_sign(veil_kbs *k, json_t *ear, char **token);
+/* Verifies a token this broker issued; *claims is a new reference. */
+VEIL_MUST_CHECK veil_err kbs_token_verify(veil_kbs *k, const char *token, json_t **claims);
+
+/* Whether the resource policy releases `path` to a session with this EAR;
+ * *why says which rule decided, or why none did. */
+bool kbs_policy_allows(const veil_kbs *k, const char *path, const json_t *ear, char *why,
+		       size_t why_len);
+VEIL_MUST_CHECK veil_err kbs_policy_parse(const uint8_t *json, size_t len, json_t **out);
+
+void kbs_handle_auth(veil_http_request *r, void *user);
+void kbs_handle_attest(veil_http_request *r, void *user);
+void kbs_handle_resource(veil_http_request *r, void *user);
+
+#endif
