@@ -9,6 +9,11 @@
  *                           the resource as a JWE to the TEE's key, if the
  *                           resource policy admits the session's result
  *
+ * and the admin API (docs/kbs.md), each call authorised by a short-lived
+ * JWT from the configured admin key: resources set and deleted, the
+ * resource and appraisal policies replaced, reference values registered.
+ * Changes take effect for the next request and persist in the store.
+ *
  * Default deny everywhere: no appraisal policy means the built-in default
  * (nothing is affirming), no resource policy means nothing is released, and
  * sim evidence verifies only under a policy that names its root.
@@ -16,6 +21,7 @@
 #ifndef VEIL_KBS_H
 #define VEIL_KBS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "veil/appraisal.h"
@@ -23,15 +29,32 @@
 #include "veil/http.h"
 #include "veil/store.h"
 
+/* A JSON document handed to the broker: a policy or reference values. */
+typedef struct veil_kbs_doc {
+	const char *name;
+	const uint8_t *json;
+	size_t len;
+} veil_kbs_doc;
+
 typedef struct veil_kbs_config {
-	veil_store *store;              /* borrowed; outlives the broker */
-	const veil_policy *policy;      /* appraisal policy; borrowed */
-	const veil_refvals *refvals;    /* reference values; borrowed, may be NULL */
-	const uint8_t *resource_policy; /* resource policy JSON; NULL: release nothing */
+	veil_store *store; /* borrowed; outlives the broker */
+	/* The appraisal policy; NULL: the one stored by the admin API, else
+	 * the built-in default (which affirms nothing). */
+	const uint8_t *policy;
+	size_t policy_len;
+	/* Reference values; none given: the stored ones. */
+	const veil_kbs_doc *refvals;
+	size_t refvals_count;
+	/* The resource policy; NULL: the stored one, else release nothing. */
+	const uint8_t *resource_policy;
 	size_t resource_policy_len;
+	/* The admin API: tokens must be signed by this key (Ed25519 or P-256,
+	 * borrowed). NULL: every admin call is refused, unless insecure_admin
+	 * (development only) lets them all through. */
+	const struct veil_jwk *admin_key;
+	bool insecure_admin;
 	int64_t token_lifetime_s;   /* 0: 300 */
 	int64_t session_lifetime_s; /* 0: 300 */
-	const char *collateral_dir; /* may be NULL */
 	/* Test hook: the clock, NULL for the system's. */
 	int64_t (*now)(void);
 } veil_kbs_config;

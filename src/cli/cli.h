@@ -30,6 +30,7 @@ int cmd_verify(int argc, char **argv);
 int cmd_attest(int argc, char **argv);
 int cmd_appraise(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
+int cmd_kbs(int argc, char **argv);
 
 /* How evidence bytes were written in the file. */
 typedef enum cli_encoding {

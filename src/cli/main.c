@@ -1,7 +1,7 @@
 /*
  * main.c - the veil command: dispatches to one subcommand per file.
  *
- * verify, attest, appraise and sim so far; seal, chat, proxy, audit,
+ * verify, attest, appraise, sim and kbs so far; seal, chat, proxy, audit,
  * host-check and keys join this table as they are built.
  */
 #include <stdio.h>
@@ -14,6 +14,7 @@ static const cli_command commands[] = {
     {"attest", "produce evidence on this machine (SEV-SNP, TDX, GPUs, or sim)", cmd_attest},
     {"appraise", "judge evidence against an appraisal policy; print an EAR result", cmd_appraise},
     {"sim", "create and measure a simulated TEE platform (development only)", cmd_sim},
+    {"kbs", "administer a veil-kbs key broker: keys, resources, policies", cmd_kbs},
 };
 
 static void usage(FILE *out)

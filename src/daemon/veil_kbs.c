@@ -12,7 +12,7 @@
  *            [--listen ADDR] [--port N] [--port-file FILE] [--threads N]
  *            [--policy FILE] [--reference-values FILE]... [--resource-policy FILE]
  *            [--tls-cert FILE --tls-key FILE] [--token-lifetime S]
- *            [--session-lifetime S]
+ *            [--session-lifetime S] [--admin-key FILE | --insecure-admin]
  *   veil-kbs put-resource --db FILE --master-key FILE PATH FILE
  * Exit codes: 0 clean stop, 1 runtime failure, 2 bad usage or configuration.
  */
@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "veil/collateral.h"
+#include "veil/jose.h"
 #include "veil/kbs.h"
 #include "veil/secret.h"
 
@@ -34,10 +35,10 @@
 
 typedef struct kbs_options {
 	const char *db, *master_key, *listen, *port_file, *policy, *resource_policy;
-	const char *tls_cert, *tls_key;
+	const char *tls_cert, *tls_key, *admin_key;
 	const char *refvals[REFVALS_FILES_MAX];
 	size_t refvals_count;
-	bool create_master_key;
+	bool create_master_key, insecure_admin;
 	long port, threads, token_lifetime, session_lifetime;
 } kbs_options;
 
@@ -48,6 +49,7 @@ static void usage(FILE *out)
 		     "                [--policy FILE] [--reference-values FILE]...\n"
 		     "                [--resource-policy FILE] [--tls-cert FILE --tls-key FILE]\n"
 		     "                [--token-lifetime SECONDS] [--session-lifetime SECONDS]\n"
+		     "                [--admin-key FILE | --insecure-admin]\n"
 		     "       veil-kbs put-resource --db FILE --master-key FILE PATH FILE\n");
 }
 
@@ -57,7 +59,7 @@ static bool number(const char *s, long min, long max, long *out)
 	long v;
 
 	errno = 0;
-	v = strtol(s, &end, 10);
+	v = strtol(s, &end, 10); /* checked: errno, end and range below */
 	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
 		return false;
 	*out = v;
@@ -76,6 +78,9 @@ static int options_parse(int argc, char **argv, kbs_options *o)
 			exit(0);
 		} else if (strcmp(a, "--create-master-key") == 0) {
 			o->create_master_key = true;
+			takes = false;
+		} else if (strcmp(a, "--insecure-admin") == 0) {
+			o->insecure_admin = true;
 			takes = false;
 		} else if (v == NULL) {
 			fprintf(stderr, "veil-kbs: %s needs a value (or is unknown)\n", a);
@@ -96,6 +101,8 @@ static int options_parse(int argc, char **argv, kbs_options *o)
 			o->tls_cert = v;
 		} else if (strcmp(a, "--tls-key") == 0) {
 			o->tls_key = v;
+		} else if (strcmp(a, "--admin-key") == 0) {
+			o->admin_key = v;
 		} else if (strcmp(a, "--reference-values") == 0) {
 			if (o->refvals_count == REFVALS_FILES_MAX) {
 				fprintf(stderr, "veil-kbs: at most %d --reference-values files\n",
@@ -125,6 +132,10 @@ static int options_parse(int argc, char **argv, kbs_options *o)
 		continue;
 	bad_number:
 		fprintf(stderr, "veil-kbs: %s: \"%s\" is not a number in range\n", a, v);
+		return 2;
+	}
+	if (o->admin_key != NULL && o->insecure_admin) {
+		fprintf(stderr, "veil-kbs: --admin-key and --insecure-admin exclude each other\n");
 		return 2;
 	}
 	if (o->db == NULL || o->master_key == NULL) {
@@ -241,14 +252,25 @@ static int write_port_file(const char *path, unsigned port)
 	return 0;
 }
 
+/* A file read whole, for the documents handed to the broker. */
+typedef struct loaded_file {
+	uint8_t *buf;
+	size_t len;
+} loaded_file;
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash != NULL ? slash + 1 : path;
+}
+
 int main(int argc, char **argv)
 {
 	kbs_options o = {0};
 	veil_store *store = NULL;
-	veil_policy *policy = NULL;
-	veil_refvals *refvals = NULL;
-	uint8_t *rp = NULL, *buf = NULL;
-	size_t rp_len = 0, len = 0;
+	loaded_file policy = {0}, rp = {0}, rv[REFVALS_FILES_MAX] = {{0}};
+	veil_kbs_doc rv_docs[REFVALS_FILES_MAX];
+	veil_jwk *admin = NULL;
 	veil_http_server *server = NULL;
 	veil_kbs *kbs = NULL;
 	signal_waiter waiter;
@@ -265,42 +287,48 @@ int main(int argc, char **argv)
 		rc = fail("store");
 		goto out;
 	}
-	if (o.policy == NULL) {
-		if (veil_policy_default(&policy) != VEIL_OK)
-			goto out;
-	} else if (file_load(o.policy, VEIL_REFVALS_MAX_BYTES, &buf, &len) != VEIL_OK ||
-		   veil_policy_parse(buf, len, o.policy, &policy) != VEIL_OK) {
+	if (o.policy != NULL &&
+	    file_load(o.policy, VEIL_STORE_DOC_MAX, &policy.buf, &policy.len) != VEIL_OK) {
 		rc = fail("appraisal policy");
 		goto out;
 	}
-	free(buf);
-	buf = NULL;
-	if (o.refvals_count > 0) {
-		if (veil_refvals_new(&refvals) != VEIL_OK)
+	for (size_t i = 0; i < o.refvals_count; i++) {
+		if (file_load(o.refvals[i], VEIL_STORE_DOC_MAX, &rv[i].buf, &rv[i].len) !=
+		    VEIL_OK) {
+			rc = fail("reference values");
 			goto out;
-		for (size_t i = 0; i < o.refvals_count; i++) {
-			veil_err err = file_load(o.refvals[i], VEIL_REFVALS_MAX_BYTES, &buf, &len);
-			if (err == VEIL_OK)
-				err = veil_refvals_load(refvals, buf, len, o.refvals[i]);
-			free(buf);
-			buf = NULL;
-			if (err != VEIL_OK) {
-				rc = fail("reference values");
-				goto out;
-			}
 		}
+		rv_docs[i] = (veil_kbs_doc){base_name(o.refvals[i]), rv[i].buf, rv[i].len};
 	}
 	if (o.resource_policy != NULL &&
-	    file_load(o.resource_policy, VEIL_STORE_DOC_MAX, &rp, &rp_len) != VEIL_OK) {
+	    file_load(o.resource_policy, VEIL_STORE_DOC_MAX, &rp.buf, &rp.len) != VEIL_OK) {
 		rc = fail("resource policy");
 		goto out;
 	}
+	if (o.admin_key != NULL) {
+		loaded_file key = {0};
+		veil_err err = file_load(o.admin_key, VEIL_JWK_MAX_BYTES, &key.buf, &key.len);
+		if (err == VEIL_OK)
+			err = veil_jwk_parse_public_bytes(key.buf, key.len, &admin);
+		free(key.buf);
+		if (err != VEIL_OK) {
+			rc = fail("--admin-key (a public JWK, Ed25519 or EC P-256)");
+			goto out;
+		}
+	}
+	if (o.insecure_admin)
+		fprintf(stderr, "veil-kbs: WARNING: --insecure-admin: the admin API accepts every "
+				"caller. Development only.\n");
 	{
 		veil_kbs_config kc = {.store = store,
-				      .policy = policy,
-				      .refvals = refvals,
-				      .resource_policy = rp,
-				      .resource_policy_len = rp_len,
+				      .policy = policy.buf,
+				      .policy_len = policy.len,
+				      .refvals = rv_docs,
+				      .refvals_count = o.refvals_count,
+				      .resource_policy = rp.buf,
+				      .resource_policy_len = rp.len,
+				      .admin_key = admin,
+				      .insecure_admin = o.insecure_admin,
 				      .token_lifetime_s = o.token_lifetime,
 				      .session_lifetime_s = o.session_lifetime};
 		veil_http_config hc = {.address = o.listen,
@@ -324,11 +352,9 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	fprintf(stderr, "veil-kbs: listening on %s port %u (%s), policy %s\n", o.listen,
+	fprintf(stderr, "veil-kbs: listening on %s port %u (%s)%s\n", o.listen,
 		veil_http_server_port(server), veil_http_server_tls(server) ? "TLS" : "plain HTTP",
-		veil_policy_id(policy));
-	if (o.resource_policy == NULL)
-		fprintf(stderr, "veil-kbs: no --resource-policy: no resource will be released\n");
+		admin == NULL && !o.insecure_admin ? "; admin API disabled (no --admin-key)" : "");
 	if (o.port_file != NULL && write_port_file(o.port_file, veil_http_server_port(server)) != 0)
 		goto out;
 	waiter.server = server;
@@ -342,10 +368,11 @@ int main(int argc, char **argv)
 out:
 	veil_http_server_free(server);
 	veil_kbs_free(kbs);
-	veil_policy_free(policy);
-	veil_refvals_free(refvals);
+	veil_jwk_free(admin);
 	veil_store_close(store);
-	free(rp);
-	free(buf);
+	free(policy.buf);
+	free(rp.buf);
+	for (size_t i = 0; i < REFVALS_FILES_MAX; i++)
+		free(rv[i].buf);
 	return rc;
 }

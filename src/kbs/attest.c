@@ -110,6 +110,7 @@ void kbs_handle_attest(veil_http_request *r, void *user)
 	char *bundle = NULL, *token = NULL, *pub_text = NULL, *ear_text = NULL;
 	json_t *result = NULL, *ear = NULL;
 	int64_t now = kbs_now(k);
+	kbs_policies *pol = kbs_policies_get(k);
 	veil_err err;
 
 	if (!veil_http_cookie(r, KBS_COOKIE, id, sizeof id)) {
@@ -164,11 +165,10 @@ void kbs_handle_attest(veil_http_request *r, void *user)
 	}
 	{
 		const uint8_t(*roots)[32] = NULL;
-		size_t nroots = veil_policy_sim_roots(k->config.policy, &roots);
+		size_t nroots = veil_policy_sim_roots(pol->policy, &roots);
 		veil_verify_ctx ctx = {.at = now,
 				       .verifier = kbs_verifier(k),
-				       .revocation =
-					   veil_policy_verify_revocation(k->config.policy),
+				       .revocation = veil_policy_verify_revocation(pol->policy),
 				       .sim_roots = roots,
 				       .sim_root_count = nroots};
 		err = veil_bundle_verify((const uint8_t *)bundle, strlen(bundle), &ctx, &result);
@@ -181,7 +181,7 @@ void kbs_handle_attest(veil_http_request *r, void *user)
 				err != VEIL_OK ? veil_err_detail() : "");
 		goto out;
 	}
-	err = veil_appraise(k->config.policy, k->config.refvals, result, now, &ear);
+	err = veil_appraise(pol->policy, pol->refvals, result, now, &ear);
 	if (err == VEIL_OK) {
 		ear_add_runtime_claims(ear, &a);
 		ear_text = json_dumps(ear, JSON_COMPACT);
@@ -205,6 +205,7 @@ void kbs_handle_attest(veil_http_request *r, void *user)
 		atomic_fetch_add(&k->metrics.attest_denied, 1);
 	veil_http_reply_json(r, 200, json_pack("{s:s}", "token", token));
 out:
+	kbs_policies_put(pol);
 	veil_store_session_clear(&sess);
 	json_decref(a.doc);
 	veil_jwk_free(pub);

@@ -97,8 +97,7 @@ veil_err veil_kbs_new(const veil_kbs_config *c, veil_kbs **out)
 	veil_err err = VEIL_OK;
 
 	*out = NULL;
-	ENSURE(c->store != NULL && c->policy != NULL, VEIL_E_USAGE,
-	       "the key broker needs a store and an appraisal policy");
+	ENSURE(c->store != NULL, VEIL_E_USAGE, "the key broker needs a store");
 	k = calloc(1, sizeof *k);
 	ENSURE(k != NULL, VEIL_E_NOMEM, "out of memory");
 	k->config = *c;
@@ -110,10 +109,20 @@ veil_err veil_kbs_new(const veil_kbs_config *c, veil_kbs **out)
 		free(k);
 		return veil_fail(VEIL_E_NOMEM, "cannot create a thread key");
 	}
+	pthread_mutex_init(&k->lock, NULL);
 	CHECK(token_key_load(k));
+	/* Documents given at start are installed in the store, which is then
+	 * the one source of the policies in force (policies.c). */
+	if (c->policy != NULL)
+		CHECK(kbs_doc_install(k, KBS_DOC_APPRAISAL, KBS_DOC_CURRENT, c->policy,
+				      c->policy_len));
+	for (size_t i = 0; i < c->refvals_count; i++)
+		CHECK(kbs_doc_install(k, KBS_DOC_REFVALS, c->refvals[i].name, c->refvals[i].json,
+				      c->refvals[i].len));
 	if (c->resource_policy != NULL)
-		CHECK(kbs_policy_parse(c->resource_policy, c->resource_policy_len,
-				       &k->resource_policy));
+		CHECK(kbs_doc_install(k, KBS_DOC_RESOURCE, KBS_DOC_CURRENT, c->resource_policy,
+				      c->resource_policy_len));
+	CHECK(kbs_policies_build(k, &k->policies));
 out:
 	if (err != VEIL_OK) {
 		veil_kbs_free(k);
@@ -131,7 +140,8 @@ void veil_kbs_free(veil_kbs *k)
 	pthread_key_delete(k->verifier_key);
 	veil_jwk_free(k->token_key);
 	json_decref(k->token_jwk);
-	json_decref(k->resource_policy);
+	kbs_policies_put(k->policies);
+	pthread_mutex_destroy(&k->lock);
 	free(k);
 }
 
@@ -202,6 +212,13 @@ veil_err veil_kbs_mount(veil_kbs *k, veil_http_server *s)
 	TRY(veil_http_route(s, "POST", "/kbs/v0/auth", kbs_handle_auth, k));
 	TRY(veil_http_route(s, "POST", "/kbs/v0/attest", kbs_handle_attest, k));
 	TRY(veil_http_route(s, "GET", "/kbs/v0/resource/*", kbs_handle_resource, k));
+	/* The admin API (admin.c), on Trustee's paths. */
+	TRY(veil_http_route(s, "POST", "/kbs/v0/resource/*", kbs_handle_resource_put, k));
+	TRY(veil_http_route(s, "DELETE", "/kbs/v0/resource/*", kbs_handle_resource_delete, k));
+	TRY(veil_http_route(s, "POST", "/kbs/v0/resource-policy", kbs_handle_resource_policy, k));
+	TRY(veil_http_route(s, "POST", "/kbs/v0/attestation-policy", kbs_handle_attestation_policy,
+			    k));
+	TRY(veil_http_route(s, "POST", "/kbs/v0/reference-values", kbs_handle_reference_values, k));
 	TRY(veil_http_route(s, "GET", "/healthz", handle_healthz, k));
 	TRY(veil_http_route(s, "GET", "/metrics", handle_metrics, k));
 	return VEIL_OK;

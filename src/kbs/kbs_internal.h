@@ -28,14 +28,44 @@ typedef struct kbs_metrics {
 	atomic_ulong release_denied;
 } kbs_metrics;
 
+/* The policies in force: replaced whole by the admin API, so a request
+ * works with one consistent set from start to end. Reference-counted: a
+ * request holds its set while an update installs the next. */
+typedef struct kbs_policies {
+	atomic_int refs;
+	veil_policy *policy;     /* the appraisal policy */
+	veil_refvals *refvals;   /* may be NULL */
+	json_t *resource_policy; /* may be NULL: release nothing */
+} kbs_policies;
+
 struct veil_kbs {
 	veil_kbs_config config;
-	veil_jwk *token_key;        /* ES256, persisted in the store */
-	json_t *token_jwk;          /* its public half, for the token header */
-	json_t *resource_policy;    /* parsed; NULL: release nothing */
+	veil_jwk *token_key;  /* ES256, persisted in the store */
+	json_t *token_jwk;    /* its public half, for the token header */
+	pthread_mutex_t lock; /* guards the policies pointer */
+	kbs_policies *policies;
 	pthread_key_t verifier_key; /* one veil_verifier per HTTP thread */
 	kbs_metrics metrics;
 };
+
+/* The policies in force, held until kbs_policies_put. */
+kbs_policies *kbs_policies_get(veil_kbs *k);
+void kbs_policies_put(kbs_policies *p);
+/* Builds a set from the stored documents (or the defaults). */
+VEIL_MUST_CHECK veil_err kbs_policies_build(veil_kbs *k, kbs_policies **out);
+/* Installs p as the set in force (takes the reference). */
+void kbs_policies_install(veil_kbs *k, kbs_policies *p);
+/* Validates a document of a kind and stores it under name. */
+VEIL_MUST_CHECK veil_err kbs_doc_install(veil_kbs *k, const char *kind, const char *name,
+					 const uint8_t *json, size_t len);
+/* Builds a set from the store and installs it. */
+VEIL_MUST_CHECK veil_err kbs_policies_reload(veil_kbs *k);
+
+/* Store document kinds, and the name of the one policy of each kind. */
+#define KBS_DOC_APPRAISAL "appraisal-policy"
+#define KBS_DOC_RESOURCE  "resource-policy"
+#define KBS_DOC_REFVALS   "reference-values"
+#define KBS_DOC_CURRENT   "current"
 
 int64_t kbs_now(const veil_kbs *k);
 
@@ -55,12 +85,20 @@ VEIL_MUST_CHECK veil_err kbs_token_verify(veil_kbs *k, const char *token, json_t
 
 /* Whether the resource policy releases `path` to a session with this EAR;
  * *why says which rule decided, or why none did. */
-bool kbs_policy_allows(const veil_kbs *k, const char *path, const json_t *ear, char *why,
-		       size_t why_len);
+bool kbs_policy_allows(const json_t *resource_policy, const char *path, const json_t *ear,
+		       char *why, size_t why_len);
 VEIL_MUST_CHECK veil_err kbs_policy_parse(const uint8_t *json, size_t len, json_t **out);
 
 void kbs_handle_auth(veil_http_request *r, void *user);
 void kbs_handle_attest(veil_http_request *r, void *user);
 void kbs_handle_resource(veil_http_request *r, void *user);
+void kbs_handle_resource_put(veil_http_request *r, void *user);
+void kbs_handle_resource_delete(veil_http_request *r, void *user);
+void kbs_handle_resource_policy(veil_http_request *r, void *user);
+void kbs_handle_attestation_policy(veil_http_request *r, void *user);
+void kbs_handle_reference_values(veil_http_request *r, void *user);
+
+/* Three segments of [A-Za-z0-9_-][A-Za-z0-9_.-]* (Trustee's rule). */
+bool kbs_resource_path_ok(const char *path);
 
 #endif

@@ -136,8 +136,8 @@ static int affirming_gpus(const json_t *ear)
 	return n;
 }
 
-bool kbs_policy_allows(const veil_kbs *k, const char *path, const json_t *ear, char *why,
-		       size_t why_len)
+bool kbs_policy_allows(const json_t *resource_policy, const char *path, const json_t *ear,
+		       char *why, size_t why_len)
 {
 	const char *status = veil_ear_status(ear);
 	const json_t *cpu = json_object_get(json_object_get(ear, "submods"), "cpu0");
@@ -147,11 +147,11 @@ bool kbs_policy_allows(const veil_kbs *k, const char *path, const json_t *ear, c
 	size_t i;
 
 	snprintf(why, why_len, "no rule of the resource policy names %s", path);
-	if (k->resource_policy == NULL) {
+	if (resource_policy == NULL) {
 		snprintf(why, why_len, "no resource policy is configured: nothing is released");
 		return false;
 	}
-	json_array_foreach(json_object_get(k->resource_policy, "rules"), i, rule)
+	json_array_foreach(json_object_get(resource_policy, "rules"), i, rule)
 	{
 		json_t *tees = json_object_get(rule, "tee"),
 		       *min = json_object_get(rule, "min_gpus");

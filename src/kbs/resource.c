@@ -18,8 +18,7 @@
 
 #define RESOURCE_PREFIX "/kbs/v0/resource/"
 
-/* Three segments of [A-Za-z0-9_-][A-Za-z0-9_.-]* (Trustee's rule). */
-static bool resource_path_ok(const char *p)
+bool kbs_resource_path_ok(const char *p)
 {
 	int segments = 0;
 	while (*p != '\0') {
@@ -42,7 +41,7 @@ static bool resource_path_ok(const char *p)
 				return false;
 		}
 	}
-	return segments == 3 && strlen(p) == 0;
+	return segments == 3;
 }
 
 /* The caller's EAR and TEE key: from an attested session, or a token. */
@@ -112,9 +111,11 @@ void kbs_handle_resource(veil_http_request *r, void *user)
 	size_t value_len = 0, jwe_len;
 	char detail[VEIL_ERR_DETAIL_MAX], *jwe = NULL;
 	int status;
+	kbs_policies *pol;
+	bool allowed;
 	veil_err err;
 
-	if (!resource_path_ok(path) || strlen(path) > VEIL_STORE_PATH_MAX) {
+	if (!kbs_resource_path_ok(path) || strlen(path) > VEIL_STORE_PATH_MAX) {
 		kbs_reply_error(r, 404, "InvalidRequestPath",
 				"a resource path is <repository>/<type>/<tag>, each of "
 				"[A-Za-z0-9_-][A-Za-z0-9_.-]*");
@@ -125,7 +126,10 @@ void kbs_handle_resource(veil_http_request *r, void *user)
 		kbs_reply_error(r, status, "TokenNotFound", "%s", detail);
 		goto out;
 	}
-	if (!kbs_policy_allows(k, path, ear, detail, sizeof detail)) {
+	pol = kbs_policies_get(k);
+	allowed = kbs_policy_allows(pol->resource_policy, path, ear, detail, sizeof detail);
+	kbs_policies_put(pol);
+	if (!allowed) {
 		atomic_fetch_add(&k->metrics.release_denied, 1);
 		kbs_reply_error(r, 403, "PolicyDeny", "%s is not released: %s", path, detail);
 		goto out;

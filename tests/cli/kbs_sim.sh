@@ -134,4 +134,88 @@ echo '{"version":1,"rules":[{"resources":"a/b/c"}]}' >"$TMP/bad-rp.json"
 "$KBS_BIN" --db "$TMP/z.db" --master-key "$TMP/main.key" --resource-policy "$TMP/bad-rp.json" \
 	--port 0 >/dev/null 2>"$TMP/err"; [ $? -eq 2 ] && grep -q "status" "$TMP/err" && ok ||
 	bad "a resource policy rule without status: exit 2 naming it"
+
+# The admin API and `veil kbs`: a fourth broker starts with only an admin
+# key; everything else is configured through the API, survives a restart,
+# and then passes the same client checks as the main broker.
+check_rc() { # NAME WANT command...
+	local name="$1" want="$2"
+	shift 2
+	"$@" >"$TMP/out" 2>"$TMP/err"
+	local rc=$?
+	if [ "$rc" -eq "$want" ]; then ok; else
+		bad "$name: exit $rc, want $want"
+		sed 's/^/    /' "$TMP/err" | head -5
+	fi
+}
+check_rc "kbs keys" 0 "$VEIL" kbs keys --out "$TMP/admin"
+[ "$(stat -c %a "$TMP/admin.jwk")" = 600 ] && ok || bad "the admin private key is 0600"
+check_rc "kbs keys refuses to overwrite" 2 "$VEIL" kbs keys --out "$TMP/admin"
+check_rc "kbs keys, another admin" 0 "$VEIL" kbs keys --type p256 --out "$TMP/intruder"
+start admin --admin-key "$TMP/admin.pub.jwk"
+A=(--url "$URL_admin" --admin-key "$TMP/admin.jwk")
+check_rc "admin: put-resource" 0 "$VEIL" kbs put-resource "${A[@]}" default/model/key "$TMP/secret"
+check_rc "admin: put-resource default/other/secret" 0 "$VEIL" kbs put-resource "${A[@]}" \
+	default/other/secret "$TMP/other"
+check_rc "admin: set-policy" 0 "$VEIL" kbs set-policy "${A[@]}" "$TMP/policy.json"
+check_rc "admin: add-reference-values" 0 "$VEIL" kbs add-reference-values "${A[@]}" "$TMP/rv.json"
+check_rc "admin: set-resource-policy" 0 "$VEIL" kbs set-resource-policy "${A[@]}" \
+	"$TMP/resource-policy.json"
+check_rc "admin: a policy that does not load is refused" 1 "$VEIL" kbs set-resource-policy \
+	"${A[@]}" "$TMP/bad-rp.json"
+grep -q "HTTP 400" "$TMP/err" && ok || bad "admin: the refusal says why"
+check_rc "admin: another key's token is refused" 1 "$VEIL" kbs put-resource --url "$URL_admin" \
+	--admin-key "$TMP/intruder.jwk" default/model/key "$TMP/other"
+grep -q "HTTP 401" "$TMP/err" && ok || bad "admin: 401 for another key"
+code="$(curl -s -o "$TMP/body" -w '%{http_code}' -X POST --data-binary @"$TMP/other" \
+	"$URL_admin/kbs/v0/resource/default/model/key")"
+[ "$code" = 401 ] && grep -q 'errors/AdminAuth' "$TMP/body" && ok || bad "admin: no token is 401 ($code)"
+# Tokens made by hand: expired, too long-lived, alg none, and a good one.
+(cd tests/interop && ADMIN_JWK="$TMP/admin.jwk" node --input-type=module -e '
+import * as jose from "jose";
+import { readFileSync } from "node:fs";
+const jwk = JSON.parse(readFileSync(process.env.ADMIN_JWK, "utf8"));
+const key = await jose.importJWK(jwk, "EdDSA");
+const now = Math.floor(Date.now() / 1000);
+const sign = (c) => new jose.SignJWT(c).setProtectedHeader({ alg: "EdDSA" }).sign(key);
+console.log(await sign({ iat: now - 600, exp: now - 300 }));
+console.log(await sign({ iat: now, exp: now + 86400 }));
+console.log(Buffer.from(`{"alg":"none"}`).toString("base64url") + "." +
+	Buffer.from(JSON.stringify({ exp: now + 60 })).toString("base64url") + ".");
+console.log(await sign({ iat: now }));
+console.log(await sign({ iat: now, exp: now + 60 }));
+') >"$TMP/tokens" 2>"$TMP/err" && ok || bad "minting admin tokens with jose"
+n=0
+for want in 401 401 401 401 200; do
+	n=$((n + 1))
+	tok="$(sed -n "${n}p" "$TMP/tokens")"
+	code="$(curl -s -o "$TMP/body" -w '%{http_code}' -X DELETE -H "Authorization: Bearer $tok" \
+		"$URL_admin/kbs/v0/resource/default/other/secret")"
+	[ "$code" = "$want" ] && ok || bad "admin token $n (expired, a day ahead, alg none, no exp, good): $code, want $want"
+done
+check_rc "admin: delete of an absent resource is refused" 1 "$VEIL" kbs delete-resource "${A[@]}" \
+	default/other/secret
+check_rc "admin: put it back" 0 "$VEIL" kbs put-resource "${A[@]}" default/other/secret "$TMP/other"
+# Restart on the same store with no policy flags: the admin's documents are in force.
+kill -TERM "${PIDS[${#PIDS[@]} - 1]}"
+wait "${PIDS[${#PIDS[@]} - 1]}" 2>/dev/null
+rm -f "$TMP/admin.port"
+start admin
+KBS_URL="$URL_admin" KBS_EXPIRING_URL="$URL_expiring" KBS_DEFAULT_URL="$URL_default" \
+	VEIL="$VEIL" SIM_DIR="$S" WORKLOAD="$TMP/worker:$TMP/worker.json" WORKDIR="$TMP" \
+	SECRET="$SECRET" node tests/interop/kbs_client.mjs >"$TMP/client2.out" 2>&1
+while IFS= read -r line; do
+	case "$line" in
+	"ok "*) ok ;;
+	"FAIL "*) echo "admin-configured: $line"; fail=$((fail + 1)) ;;
+	esac
+done <"$TMP/client2.out"
+grep -q "admin API disabled" "$TMP/admin.log" && ok || bad "the log says the admin API is off"
+"$KBS_BIN" --db "$TMP/w.db" --master-key "$TMP/main.key" --insecure-admin --port 0 \
+	--port-file "$TMP/w.port" 2>"$TMP/w.log" &
+p=$!
+for _ in $(seq 1 100); do [ -s "$TMP/w.port" ] && break; sleep 0.05; done
+kill "$p" 2>/dev/null
+wait "$p" 2>/dev/null
+grep -q "WARNING: --insecure-admin" "$TMP/w.log" && ok || bad "--insecure-admin warns at start"
 finish
