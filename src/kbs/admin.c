@@ -105,16 +105,17 @@ void kbs_handle_resource_delete(veil_http_request *r, void *user)
 /* Trustee's policy bodies: {"policy": "<base64url of the document>"}, and
  * for attestation policies also "type" and "policy_id", which Veil's
  * single JSON policy language makes "veil" and "default" at most. */
-static veil_err policy_body(veil_http_request *r, bool attestation, uint8_t **doc, size_t *len)
+veil_err kbs_policy_request_parse(const uint8_t *body, size_t n, bool attestation, uint8_t **doc,
+				  size_t *len)
 {
 	static const char *const members[] = {"policy", "type", "policy_id", NULL};
-	size_t n;
-	const uint8_t *body = veil_http_body(r, &n);
 	json_t *req = NULL, *v;
 	const char *b64;
+	size_t cap;
 	veil_err err;
 
 	*doc = NULL;
+	*len = 0;
 	CHECK(veil_json_parse(body, n, &req));
 	CHECK(veil_json_only_members(req, "the policy request", members));
 	CHECK(veil_json_get_string(req, "policy", &b64));
@@ -127,15 +128,41 @@ static veil_err policy_body(veil_http_request *r, bool attestation, uint8_t **do
 				 strcmp(json_string_value(v), "default") == 0),
 		   VEIL_E_UNSUPPORTED,
 		   "\"policy_id\" must be \"default\" (one policy is in force)");
-	n = veil_base64_decoded_max(strlen(b64));
-	*doc = malloc(n + 1);
+	cap = veil_base64_decoded_max(strlen(b64));
+	*doc = malloc(cap + 1);
 	CHECK_THAT(*doc != NULL, VEIL_E_NOMEM, "out of memory");
-	CHECK(veil_base64url_decode(b64, strlen(b64), *doc, n, len));
+	CHECK(veil_base64url_decode(b64, strlen(b64), *doc, cap, len));
 out:
 	json_decref(req);
 	if (err != VEIL_OK) {
 		free(*doc);
 		*doc = NULL;
+		*len = 0;
+	}
+	return err;
+}
+
+veil_err kbs_refvals_request_parse(const uint8_t *body, size_t n, char **name_out, char **doc_out)
+{
+	static const char *const members[] = {"name", "reference_values", NULL};
+	json_t *req = NULL, *doc;
+	const char *name;
+	veil_err err;
+
+	*name_out = *doc_out = NULL;
+	CHECK(veil_json_parse(body, n, &req));
+	CHECK(veil_json_only_members(req, "the reference values request", members));
+	CHECK(veil_json_get_string(req, "name", &name));
+	CHECK(veil_json_get_object(req, "reference_values", &doc));
+	*name_out = strdup(name);
+	*doc_out = json_dumps(doc, JSON_COMPACT);
+	CHECK_THAT(*name_out != NULL && *doc_out != NULL, VEIL_E_NOMEM, "out of memory");
+out:
+	json_decref(req);
+	if (err != VEIL_OK) {
+		free(*name_out);
+		free(*doc_out);
+		*name_out = *doc_out = NULL;
 	}
 	return err;
 }
@@ -153,12 +180,14 @@ static void install(veil_kbs *k, veil_http_request *r, const char *kind, const c
 static void handle_policy(veil_http_request *r, veil_kbs *k, bool attestation)
 {
 	uint8_t *doc = NULL;
-	size_t len = 0;
+	const uint8_t *body;
+	size_t len = 0, n;
 	veil_err err;
 
 	if (!admin_authorized(k, r))
 		return;
-	err = policy_body(r, attestation, &doc, &len);
+	body = veil_http_body(r, &n);
+	err = kbs_policy_request_parse(body, n, attestation, &doc, &len);
 	if (err != VEIL_OK)
 		reply_done(r, err, "policy request");
 	else
@@ -180,31 +209,20 @@ void kbs_handle_attestation_policy(veil_http_request *r, void *user)
 /* {"name": "<name>", "reference_values": {<a reference values document>}} */
 void kbs_handle_reference_values(veil_http_request *r, void *user)
 {
-	static const char *const members[] = {"name", "reference_values", NULL};
 	veil_kbs *k = user;
 	size_t n;
 	const uint8_t *body;
-	json_t *req = NULL, *doc;
-	const char *name;
-	char *text = NULL;
+	char *name = NULL, *doc = NULL;
 	veil_err err;
 
 	if (!admin_authorized(k, r))
 		return;
 	body = veil_http_body(r, &n);
-	err = veil_json_parse(body, n, &req);
-	if (err == VEIL_OK)
-		err = veil_json_only_members(req, "the reference values request", members);
-	if (err == VEIL_OK)
-		err = veil_json_get_string(req, "name", &name);
-	if (err == VEIL_OK)
-		err = veil_json_get_object(req, "reference_values", &doc);
-	if (err == VEIL_OK && (text = json_dumps(doc, JSON_COMPACT)) == NULL)
-		err = veil_fail(VEIL_E_NOMEM, "out of memory");
+	err = kbs_refvals_request_parse(body, n, &name, &doc);
 	if (err != VEIL_OK)
 		reply_done(r, err, "reference values request");
 	else
-		install(k, r, KBS_DOC_REFVALS, name, (const uint8_t *)text, strlen(text));
-	free(text);
-	json_decref(req);
+		install(k, r, KBS_DOC_REFVALS, name, (const uint8_t *)doc, strlen(doc));
+	free(name);
+	free(doc);
 }

@@ -26,16 +26,7 @@ static const char *const attest_members[] = {"init-data", "runtime-data", "tee-e
 static const char *const runtime_members[] = {"nonce", "tee-pubkey", NULL};
 static const char *const evidence_members[] = {"primary_evidence", "additional_evidence", NULL};
 
-/* The request, read strictly; everything borrowed from doc. */
-typedef struct attest_req {
-	json_t *doc;
-	const char *nonce;
-	json_t *tee_pubkey;
-	json_t *primary;
-	json_t *additional; /* a JSON string */
-} attest_req;
-
-static veil_err attest_read(const uint8_t *body, size_t len, attest_req *a)
+veil_err kbs_attest_request_parse(const uint8_t *body, size_t len, kbs_attest_req *a)
 {
 	json_t *rt, *ev, *init;
 
@@ -62,7 +53,7 @@ static veil_err attest_read(const uint8_t *body, size_t len, attest_req *a)
 
 /* The evidence as a libveil bundle: Veil's own TEE forms carry the report
  * as base64 text. (CoCo's per-TEE evidence objects are not read yet.) */
-static veil_err bundle_build(const char *tee, const attest_req *a, char **text)
+static veil_err bundle_build(const char *tee, const kbs_attest_req *a, char **text)
 {
 	json_t *rd, *doc;
 
@@ -87,7 +78,7 @@ static veil_err bundle_build(const char *tee, const attest_req *a, char **text)
 
 /* Trustee's resource path reads the response key from the token at
  * submods.cpu0."ear.veraison.annotated-evidence".runtime_data_claims. */
-static void ear_add_runtime_claims(json_t *ear, const attest_req *a)
+static void ear_add_runtime_claims(json_t *ear, const kbs_attest_req *a)
 {
 	json_t *cpu = json_object_get(json_object_get(ear, "submods"), "cpu0");
 	json_t *ann = json_object_get(cpu, "ear.veraison.annotated-evidence");
@@ -105,7 +96,7 @@ void kbs_handle_attest(veil_http_request *r, void *user)
 	const uint8_t *body = veil_http_body(r, &len);
 	char id[VEIL_STORE_SESSION_ID_MAX + 1], nonce_b64[45];
 	veil_store_session sess = {0};
-	attest_req a = {0};
+	kbs_attest_req a = {0};
 	veil_jwk *pub = NULL;
 	char *bundle = NULL, *token = NULL, *pub_text = NULL, *ear_text = NULL;
 	json_t *result = NULL, *ear = NULL;
@@ -131,7 +122,7 @@ void kbs_handle_attest(veil_http_request *r, void *user)
 		veil_http_reply_json(r, 200, json_pack("{s:s}", "token", sess.token));
 		goto out;
 	}
-	err = attest_read(body, len, &a);
+	err = kbs_attest_request_parse(body, len, &a);
 	if (err != VEIL_OK) {
 		atomic_fetch_add(&k->metrics.attest_error, 1);
 		kbs_reply_error(r, 400, "AttestationError", "RCAR handshake Attest failed: %s",

@@ -40,59 +40,60 @@ static void http_date(int64_t t, char out[40])
 	strftime(out, 40, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 }
 
+veil_err kbs_auth_request_parse(const uint8_t *body, size_t len, char tee_out[32])
+{
+	json_t *req = NULL;
+	const char *version, *tee;
+	veil_err err;
+
+	tee_out[0] = '\0';
+	CHECK(veil_json_parse(body, len, &req));
+	CHECK(veil_json_only_members(req, "the auth request", auth_members));
+	CHECK(veil_json_get_string(req, "version", &version));
+	CHECK(veil_json_get_string(req, "tee", &tee));
+	CHECK_THAT(json_object_get(req, "extra-params") != NULL, VEIL_E_MALFORMED,
+		   "the auth request has no \"extra-params\"");
+	/* Trustee requires exactly 0.4.0 (semver "=0.4.0"). */
+	CHECK_THAT(strcmp(version, KBS_PROTOCOL_VERSION) == 0, VEIL_E_UNSUPPORTED,
+		   "KBS Client Protocol Version Mismatch: expect =%s while the request is %.32s",
+		   KBS_PROTOCOL_VERSION, version);
+	CHECK_THAT(tee_known(tee) && strlen(tee) < 32, VEIL_E_UNSUPPORTED,
+		   "TEE \"%.32s\" is not supported", tee);
+	snprintf(tee_out, 32, "%s", tee);
+out:
+	json_decref(req);
+	return err;
+}
+
 void kbs_handle_auth(veil_http_request *r, void *user)
 {
 	veil_kbs *k = user;
 	size_t len;
 	const uint8_t *body = veil_http_body(r, &len);
-	json_t *req = NULL;
-	const char *version, *tee;
 	veil_store_session sess = {0};
 	uint8_t id_bytes[16];
 	char nonce_b64[45], cookie[160], expires[40];
 	veil_err err;
 
-	err = veil_json_parse(body, len, &req);
-	if (err == VEIL_OK)
-		err = veil_json_only_members(req, "the auth request", auth_members);
-	if (err == VEIL_OK)
-		err = veil_json_get_string(req, "version", &version);
-	if (err == VEIL_OK)
-		err = veil_json_get_string(req, "tee", &tee);
-	if (err == VEIL_OK && json_object_get(req, "extra-params") == NULL)
-		err = veil_fail(VEIL_E_MALFORMED, "the auth request has no \"extra-params\"");
+	err = kbs_auth_request_parse(body, len, sess.tee);
 	if (err != VEIL_OK) {
 		kbs_reply_error(r, 400, "AttestationError", "RCAR handshake Auth failed: %s",
 				veil_err_detail());
-		goto out;
-	}
-	/* Trustee requires exactly 0.4.0 (semver "=0.4.0"). */
-	if (strcmp(version, KBS_PROTOCOL_VERSION) != 0) {
-		kbs_reply_error(
-		    r, 400, "AttestationError",
-		    "KBS Client Protocol Version Mismatch: expect =%s while the request "
-		    "is %.32s",
-		    KBS_PROTOCOL_VERSION, version);
-		goto out;
-	}
-	if (!tee_known(tee) || strlen(tee) >= sizeof sess.tee) {
-		kbs_reply_error(r, 400, "AttestationError", "TEE \"%.32s\" is not supported", tee);
-		goto out;
+		return;
 	}
 	if (RAND_bytes(id_bytes, sizeof id_bytes) != 1 ||
 	    RAND_bytes(sess.nonce, sizeof sess.nonce) != 1) {
 		kbs_reply_error(r, 500, "AttestationError", "no randomness");
-		goto out;
+		return;
 	}
 	/* A UUIDv4-sized id in simple form (32 hex digits), as Trustee's. */
 	veil_hex_encode(id_bytes, sizeof id_bytes, sess.id);
-	snprintf(sess.tee, sizeof sess.tee, "%s", tee);
 	sess.expires = kbs_now(k) + k->config.session_lifetime_s;
 	err = veil_store_session_create(k->config.store, &sess);
 	if (err != VEIL_OK) {
 		kbs_reply_error(r, 500, "AttestationError", "cannot keep the session: %s",
 				veil_err_detail());
-		goto out;
+		return;
 	}
 	veil_base64_encode(sess.nonce, sizeof sess.nonce, nonce_b64);
 	http_date(sess.expires, expires);
@@ -102,11 +103,9 @@ void kbs_handle_auth(veil_http_request *r, void *user)
 		 veil_http_request_tls(r) ? "; HttpOnly; Secure" : "");
 	if (veil_http_add_header(r, "Set-Cookie", cookie) != VEIL_OK) {
 		kbs_reply_error(r, 500, "AttestationError", "cannot set the session cookie");
-		goto out;
+		return;
 	}
 	atomic_fetch_add(&k->metrics.auth, 1);
 	veil_http_reply_json(r, 200,
 			     json_pack("{s:s, s:s}", "nonce", nonce_b64, "extra-params", ""));
-out:
-	json_decref(req);
 }

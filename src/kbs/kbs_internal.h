@@ -89,6 +89,30 @@ bool kbs_policy_allows(const json_t *resource_policy, const char *path, const js
 		       char *why, size_t why_len);
 VEIL_MUST_CHECK veil_err kbs_policy_parse(const uint8_t *json, size_t len, json_t **out);
 
+/* The request bodies, read strictly and purely (fuzz/fuzz_kbs_requests.c). */
+
+/* POST /kbs/v0/auth: the TEE name (copied) once the version is 0.4.0. */
+VEIL_MUST_CHECK veil_err kbs_auth_request_parse(const uint8_t *body, size_t len, char tee[32]);
+
+/* POST /kbs/v0/attest; everything borrowed from doc (json_decref it). */
+typedef struct kbs_attest_req {
+	json_t *doc;
+	const char *nonce;
+	json_t *tee_pubkey;
+	json_t *primary;
+	json_t *additional; /* a JSON string */
+} kbs_attest_req;
+VEIL_MUST_CHECK veil_err kbs_attest_request_parse(const uint8_t *body, size_t len,
+						  kbs_attest_req *a);
+
+/* Admin policy bodies: {"policy": "<base64url>"} (and, for the appraisal
+ * policy, "type" "veil" and "policy_id" "default"); *doc is new (free()). */
+VEIL_MUST_CHECK veil_err kbs_policy_request_parse(const uint8_t *body, size_t len, bool attestation,
+						  uint8_t **doc, size_t *doc_len);
+/* {"name", "reference_values": {...}}: *name and *doc are new (free()). */
+VEIL_MUST_CHECK veil_err kbs_refvals_request_parse(const uint8_t *body, size_t len, char **name,
+						   char **doc);
+
 void kbs_handle_auth(veil_http_request *r, void *user);
 void kbs_handle_attest(veil_http_request *r, void *user);
 void kbs_handle_resource(veil_http_request *r, void *user);
@@ -98,7 +122,7 @@ void kbs_handle_resource_policy(veil_http_request *r, void *user);
 void kbs_handle_attestation_policy(veil_http_request *r, void *user);
 void kbs_handle_reference_values(veil_http_request *r, void *user);
 
-/* Three segments of [A-Za-z0-9_-][A-Za-z0-9_.-]* (Trustee's rule). */
+/* Three segments of [A-Za-z0-9_-][A-Za-z0-9_.-]* (Trustee's rule), and no "..". */
 bool kbs_resource_path_ok(const char *path);
 
 #endif

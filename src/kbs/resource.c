@@ -21,6 +21,11 @@
 bool kbs_resource_path_ok(const char *p)
 {
 	int segments = 0;
+
+	/* Trustee's character rule allows "a..b"; the store refuses any "..",
+	 * so that no back end mapping names to files can be led astray. */
+	if (strstr(p, "..") != NULL)
+		return false;
 	while (*p != '\0') {
 		const char *start = p;
 		if (*p == '.')

@@ -207,6 +207,7 @@ await check("resource: allowed but absent is 404; a bad path is 404", async () =
 	expectError(await get(KBS, "/kbs/v0/resource/default/model/absent", { cookie: main.cookie }), 404, "ResourceNotFound");
 	expectError(await get(KBS, "/kbs/v0/resource/default/model", { cookie: main.cookie }), 404, "InvalidRequestPath");
 	expectError(await get(KBS, "/kbs/v0/resource/default/../key", { cookie: main.cookie }), 404, "InvalidRequestPath");
+	expectError(await get(KBS, "/kbs/v0/resource/default/a..b/key", { cookie: main.cookie }), 404, "InvalidRequestPath");
 });
 await check("attest: a session cookie the broker never issued is 401", async () => {
 	const s = await auth(KBS);
