@@ -218,4 +218,18 @@ for _ in $(seq 1 100); do [ -s "$TMP/w.port" ] && break; sleep 0.05; done
 kill "$p" 2>/dev/null
 wait "$p" 2>/dev/null
 grep -q "WARNING: --insecure-admin" "$TMP/w.log" && ok || bad "--insecure-admin warns at start"
+
+# Over TLS: the session cookie gets HttpOnly and Secure, and plain HTTP to
+# the TLS port gets nowhere.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
+	-addext subjectAltName=IP:127.0.0.1 -keyout "$TMP/tlscert.key" -out "$TMP/tlscert.pem" \
+	>/dev/null 2>&1 && ok || bad "a TLS certificate for the test"
+start tls --tls-cert "$TMP/tlscert.pem" --tls-key "$TMP/tlscert.key"
+TLS_URL="https://127.0.0.1:$(cat "$TMP/tls.port")"
+curl -s --cacert "$TMP/tlscert.pem" -D "$TMP/tls.hdr" -o "$TMP/tls.body" -H 'content-type: application/json' \
+	--data '{"version":"0.4.0","tee":"sim","extra-params":""}' "$TLS_URL/kbs/v0/auth" &&
+	grep -qi '^set-cookie: kbs-session-id=[0-9a-f]\{32\}; Expires=.*; HttpOnly; Secure' "$TMP/tls.hdr" &&
+	ok || bad "over TLS the cookie is HttpOnly and Secure"
+curl -s -m 3 -o /dev/null "http://127.0.0.1:$(cat "$TMP/tls.port")/healthz" &&
+	bad "plain HTTP to the TLS port answered" || ok
 finish

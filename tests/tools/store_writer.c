@@ -14,6 +14,9 @@
  *       puts res/dur/N for N = START, START+1, ... with a value derived
  *       from N, and after each put that returned VEIL_OK prints
  *       "acked N" (flushed at once); runs until killed.
+ *   store_writer value N
+ *       writes the value for N to stdout, for tests/cli/kbs_durability.sh,
+ *       which puts it through a running veil-kbs's admin API instead.
  *   store_writer check DB KEY
  *       opens the store (which runs quick_check and fails closed), prints
  *       "present N" for every res/dur/N whose value is the one derived
@@ -183,6 +186,19 @@ int main(int argc, char **argv)
 		return cmd_init(argv[2], argv[3]);
 	if (argc == 4 && strcmp(argv[1], "check") == 0)
 		return cmd_check(argv[2], argv[3]);
+	if (argc == 3 && strcmp(argv[1], "value") == 0) {
+		char *end;
+		unsigned long long n;
+		uint8_t v[VALUE_MAX];
+		size_t len;
+
+		errno = 0;
+		n = strtoull(argv[2], &end, 10); /* checked: errno, end */
+		if (errno == 0 && argv[2][0] >= '0' && argv[2][0] <= '9' && *end == 0) {
+			len = value_for(n, v);
+			return fwrite(v, 1, len, stdout) == len && fflush(stdout) == 0 ? 0 : 1;
+		}
+	}
 	if (argc == 5 && strcmp(argv[1], "run") == 0) {
 		char *end;
 		unsigned long long start;
@@ -192,6 +208,6 @@ int main(int argc, char **argv)
 		if (errno == 0 && argv[4][0] >= '0' && argv[4][0] <= '9' && *end == 0)
 			return cmd_run(argv[2], argv[3], start);
 	}
-	fprintf(stderr, "usage: store_writer init DB KEY | run DB KEY START | check DB KEY\n");
+	fprintf(stderr, "usage: store_writer init DB KEY | run DB KEY START | value N | check DB KEY\n");
 	return 2;
 }
