@@ -102,9 +102,14 @@ void kbs_handle_attest(veil_http_request *r, void *user)
 	json_t *result = NULL, *ear = NULL;
 	int64_t now = kbs_now(k);
 	kbs_policies *pol = kbs_policies_get(k);
+	double t0 = kbs_clock();
+	kbs_outcome outcome = KBS_ERROR;
+	bool record = true;
+	char reason[256] = "";
 	veil_err err;
 
 	if (!veil_http_cookie(r, KBS_COOKIE, id, sizeof id)) {
+		snprintf(reason, sizeof reason, "no session cookie");
 		kbs_reply_error(
 		    r, 401, "AttestationError",
 		    "RCAR handshake Attest failed: no kbs-session-id cookie; start with "
@@ -119,12 +124,12 @@ void kbs_handle_attest(veil_http_request *r, void *user)
 	}
 	if (sess.attested) {
 		/* The session already holds a token: hand it out again. */
+		record = false;
 		veil_http_reply_json(r, 200, json_pack("{s:s}", "token", sess.token));
 		goto out;
 	}
 	err = kbs_attest_request_parse(body, len, &a);
 	if (err != VEIL_OK) {
-		atomic_fetch_add(&k->metrics.attest_error, 1);
 		kbs_reply_error(r, 400, "AttestationError", "RCAR handshake Attest failed: %s",
 				veil_err_detail());
 		goto out;
@@ -133,7 +138,7 @@ void kbs_handle_attest(veil_http_request *r, void *user)
 	veil_base64_encode(sess.nonce, sizeof sess.nonce, nonce_b64);
 	if (strlen(a.nonce) != strlen(nonce_b64) ||
 	    !veil_ct_equal(a.nonce, nonce_b64, strlen(nonce_b64))) {
-		atomic_fetch_add(&k->metrics.attest_error, 1);
+		snprintf(reason, sizeof reason, "the nonce is not this session's");
 		kbs_reply_error(r, 401, "AttestationError",
 				"RCAR handshake Attest failed: the nonce is not the one this "
 				"session was issued");
@@ -149,7 +154,6 @@ void kbs_handle_attest(veil_http_request *r, void *user)
 	if (err == VEIL_OK)
 		err = bundle_build(sess.tee, &a, &bundle);
 	if (err != VEIL_OK) {
-		atomic_fetch_add(&k->metrics.attest_error, 1);
 		kbs_reply_error(r, 401, "AttestationError", "RCAR handshake Attest failed: %s",
 				veil_err_detail());
 		goto out;
@@ -165,7 +169,8 @@ void kbs_handle_attest(veil_http_request *r, void *user)
 		err = veil_bundle_verify((const uint8_t *)bundle, strlen(bundle), &ctx, &result);
 	}
 	if (err != VEIL_OK || !json_is_true(json_object_get(result, "verified"))) {
-		atomic_fetch_add(&k->metrics.attest_error, 1);
+		snprintf(reason, sizeof reason, "the evidence does not verify%s%.200s",
+			 err != VEIL_OK ? ": " : "", err != VEIL_OK ? veil_err_detail() : "");
 		kbs_reply_error(r, 401, "AttestationError",
 				"RCAR handshake Attest failed: the evidence does not verify%s%s",
 				err != VEIL_OK ? ": " : "",
@@ -185,17 +190,29 @@ void kbs_handle_attest(veil_http_request *r, void *user)
 		err = veil_store_session_attest(k->config.store, sess.id, sess.nonce, token,
 						pub_text, ear_text, sess.expires);
 	if (err != VEIL_OK) {
-		atomic_fetch_add(&k->metrics.attest_error, 1);
 		kbs_reply_error(r, err == VEIL_E_MISMATCH ? 401 : 500, "AttestationError",
 				"RCAR handshake Attest failed: %s", veil_err_detail());
 		goto out;
 	}
-	if (strcmp(veil_ear_status(ear), "affirming") == 0)
-		atomic_fetch_add(&k->metrics.attest_ok, 1);
-	else
-		atomic_fetch_add(&k->metrics.attest_denied, 1);
+	outcome = strcmp(veil_ear_status(ear), "affirming") == 0 ? KBS_AFFIRMING : KBS_DENIED;
 	veil_http_reply_json(r, 200, json_pack("{s:s}", "token", token));
 out:
+	if (record) {
+		double took = kbs_clock() - t0;
+		if (outcome == KBS_ERROR && reason[0] == '\0')
+			snprintf(reason, sizeof reason, "%s", veil_err_detail());
+		kbs_metrics_attest(k, sess.tee[0] != '\0' ? sess.tee : NULL, outcome, took);
+		kbs_log(k, "attest",
+			json_pack("{s:s, s:s, s:s, s:f, s:s}", "tee",
+				  sess.tee[0] != '\0' ? sess.tee : "-", "result",
+				  kbs_outcome_name(outcome), "status",
+				  ear != NULL ? veil_ear_status(ear) : "-", "ms", took * 1e3,
+				  "peer", veil_http_peer(r)));
+		if (outcome == KBS_ERROR)
+			kbs_log(
+			    k, "attest.refused",
+			    json_pack("{s:s, s:s}", "peer", veil_http_peer(r), "reason", reason));
+	}
 	kbs_policies_put(pol);
 	veil_store_session_clear(&sess);
 	json_decref(a.doc);

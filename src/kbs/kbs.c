@@ -183,28 +183,14 @@ static void handle_healthz(veil_http_request *r, void *user)
 static void handle_metrics(veil_http_request *r, void *user)
 {
 	veil_kbs *k = user;
-	char text[1024];
-	int n;
+	veil_writer w;
 
-	/* Prometheus text exposition format 0.0.4. */
-	n = snprintf(text, sizeof text,
-		     "# HELP veil_kbs_auth_total Sessions started with /auth.\n"
-		     "# TYPE veil_kbs_auth_total counter\n"
-		     "veil_kbs_auth_total %lu\n"
-		     "# HELP veil_kbs_attestations_total Attestations by result.\n"
-		     "# TYPE veil_kbs_attestations_total counter\n"
-		     "veil_kbs_attestations_total{result=\"affirming\"} %lu\n"
-		     "veil_kbs_attestations_total{result=\"denied\"} %lu\n"
-		     "veil_kbs_attestations_total{result=\"error\"} %lu\n"
-		     "# HELP veil_kbs_releases_total Resource requests by outcome.\n"
-		     "# TYPE veil_kbs_releases_total counter\n"
-		     "veil_kbs_releases_total{result=\"released\"} %lu\n"
-		     "veil_kbs_releases_total{result=\"denied\"} %lu\n",
-		     atomic_load(&k->metrics.auth), atomic_load(&k->metrics.attest_ok),
-		     atomic_load(&k->metrics.attest_denied), atomic_load(&k->metrics.attest_error),
-		     atomic_load(&k->metrics.release), atomic_load(&k->metrics.release_denied));
-	veil_http_reply(r, 200, "text/plain; version=0.0.4", text,
-			n > 0 && (size_t)n < sizeof text ? (size_t)n : 0);
+	veil_writer_init(&w, 64 * 1024);
+	if (kbs_metrics_render(k, &w) == VEIL_OK)
+		veil_http_reply(r, 200, "text/plain; version=0.0.4", w.data, w.len);
+	else
+		veil_http_reply(r, 500, "text/plain", "metrics unavailable\n", 20);
+	veil_writer_clear(&w);
 }
 
 veil_err veil_kbs_mount(veil_kbs *k, veil_http_server *s)

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "veil/bytes.h"
 #include "veil/evidence.h"
 #include "veil/jose.h"
 #include "veil/kbs.h"
@@ -19,13 +20,28 @@
 #define KBS_TOKEN_KEY_NAME   "token-signing-key"
 
 /* Counters for /metrics (relaxed atomics: monotonic, read approximately). */
+#define KBS_BUCKETS  11 /* ten bounds and +Inf (metrics.c) */
+#define KBS_TEES     4  /* snp, tdx, sim, other */
+#define KBS_OUTCOMES 3
+
+typedef enum kbs_outcome {
+	KBS_AFFIRMING = 0, /* a token whose status is affirming */
+	KBS_DENIED = 1,    /* a token whose status is not affirming */
+	KBS_ERROR = 2,     /* no token: malformed, not verified, not bound */
+} kbs_outcome;
+
+typedef struct kbs_histogram {
+	atomic_ulong buckets[KBS_BUCKETS];
+	atomic_ulong sum_us;
+} kbs_histogram;
+
 typedef struct kbs_metrics {
 	atomic_ulong auth;
-	atomic_ulong attest_ok;
-	atomic_ulong attest_denied;
-	atomic_ulong attest_error;
+	atomic_ulong attest[KBS_TEES][KBS_OUTCOMES];
 	atomic_ulong release;
 	atomic_ulong release_denied;
+	kbs_histogram attest_latency;
+	kbs_histogram resource_latency;
 } kbs_metrics;
 
 /* The policies in force: replaced whole by the admin API, so a request
@@ -68,6 +84,16 @@ VEIL_MUST_CHECK veil_err kbs_policies_reload(veil_kbs *k);
 #define KBS_DOC_CURRENT   "current"
 
 int64_t kbs_now(const veil_kbs *k);
+
+/* Metrics and logs (metrics.c). */
+double kbs_clock(void);
+void kbs_metrics_attest(veil_kbs *k, const char *tee, kbs_outcome outcome, double seconds);
+void kbs_metrics_release(veil_kbs *k, bool released, double seconds);
+VEIL_MUST_CHECK veil_err kbs_metrics_render(veil_kbs *k, veil_writer *w);
+const char *kbs_outcome_name(kbs_outcome o);
+/* One JSON log line to stderr: fields (taken over) plus "ts" and "event".
+ * Never pass evidence, nonces, keys, tokens, cookies or resource values. */
+void kbs_log(veil_kbs *k, const char *event, json_t *fields);
 
 /* Replies with the protocol's error body {"type": PREFIX<name>, "detail"}.
  * 401 makes CoCo clients attest again; use it only when that can help. */

@@ -118,6 +118,8 @@ void kbs_handle_resource(veil_http_request *r, void *user)
 	int status;
 	kbs_policies *pol;
 	bool allowed;
+	double t0 = kbs_clock();
+	const char *result = "error";
 	veil_err err;
 
 	if (!kbs_resource_path_ok(path) || strlen(path) > VEIL_STORE_PATH_MAX) {
@@ -135,7 +137,8 @@ void kbs_handle_resource(veil_http_request *r, void *user)
 	allowed = kbs_policy_allows(pol->resource_policy, path, ear, detail, sizeof detail);
 	kbs_policies_put(pol);
 	if (!allowed) {
-		atomic_fetch_add(&k->metrics.release_denied, 1);
+		result = "denied";
+		kbs_metrics_release(k, false, kbs_clock() - t0);
 		kbs_reply_error(r, 403, "PolicyDeny", "%s is not released: %s", path, detail);
 		goto out;
 	}
@@ -153,9 +156,13 @@ void kbs_handle_resource(veil_http_request *r, void *user)
 				veil_err_detail());
 		goto out;
 	}
-	atomic_fetch_add(&k->metrics.release, 1);
+	result = "released";
+	kbs_metrics_release(k, true, kbs_clock() - t0);
 	veil_http_reply(r, 200, "application/json", jwe, jwe_len);
 out:
+	kbs_log(k, "resource",
+		json_pack("{s:s, s:s, s:f, s:s}", "path", path, "result", result, "ms",
+			  (kbs_clock() - t0) * 1e3, "peer", veil_http_peer(r)));
 	veil_free_secret(value, value_len);
 	free(jwe);
 	veil_jwk_free(key);

@@ -109,6 +109,13 @@ grep -q '^veil_kbs_releases_total{result="released"} [1-9]' "$TMP/metrics" && ok
 	bad "metrics count releases"
 grep -q '^veil_kbs_releases_total{result="denied"} [1-9]' "$TMP/metrics" && ok ||
 	bad "metrics count denials"
+grep -q '^veil_kbs_attestations_total{tee="sim",result="affirming"} [1-9]' "$TMP/metrics" && ok ||
+	bad "metrics count affirming sim attestations"
+grep -q '^veil_kbs_attestations_total{tee="sim",result="error"} [1-9]' "$TMP/metrics" && ok ||
+	bad "metrics count refused attestations"
+grep -q '^veil_kbs_attest_seconds_bucket{le="+Inf"} [1-9]' "$TMP/metrics" &&
+	grep -q '^veil_kbs_resource_seconds_count [1-9]' "$TMP/metrics" && ok ||
+	bad "metrics have latency histograms"
 
 # SIGTERM stops the broker cleanly; its log holds no secret and no token.
 kill -TERM "${PIDS[0]}"
@@ -116,6 +123,12 @@ wait "${PIDS[0]}"
 [ $? -eq 0 ] && ok || bad "veil-kbs exits 0 on SIGTERM"
 PIDS[0]=""
 grep -q "$SECRET" "$TMP/main.log" && bad "the log contains the secret" || ok
+grep '^{' "$TMP/main.log" | jq -e -s 'length > 10 and all(.ts and .event)' >/dev/null && ok ||
+	bad "the log is one JSON object per request, with ts and event"
+grep '^{' "$TMP/main.log" | jq -e -s 'any(.event == "attest" and .tee == "sim" and .result == "affirming")
+	and any(.event == "attest.refused" and (.reason | length > 0))
+	and any(.event == "resource" and .result == "denied")' >/dev/null && ok ||
+	bad "the log records attestations, refusals with their reason, and denials"
 grep -qE 'eyJ[A-Za-z0-9_-]{20,}' "$TMP/main.log" && bad "the log contains a token" || ok
 grep -q "$SECRET" "$TMP/main.db" "$TMP/main.db-wal" 2>/dev/null && bad "the database holds the secret in plaintext" || ok
 
