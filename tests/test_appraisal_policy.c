@@ -90,6 +90,9 @@ TEST(policy_negatives)
 		VEIL_E_MALFORMED, "ucode");
 	REFUSED("{\"version\":1,\"id\":\"x\",\"gpu\":{\"cc\":true}}", VEIL_E_MALFORMED, "\"cc\"");
 	REFUSED("{\"version\":1,\"id\":\"x\",\"sev\":{}}", VEIL_E_MALFORMED, "sev");
+	/* The sample TEE's section has no settings at all. */
+	REFUSED("{\"version\":1,\"id\":\"x\",\"sample\":{\"svn\":1}}", VEIL_E_MALFORMED, "svn");
+	REFUSED("{\"version\":1,\"id\":\"x\",\"sample\":true}", VEIL_E_MALFORMED, "sample");
 	/* Wrong types and ranges. */
 	REFUSED("{\"version\":1,\"id\":\"x\",\"allow_debug\":\"yes\"}", VEIL_E_MALFORMED,
 		"allow_debug");

@@ -102,6 +102,11 @@ struct veil_policy {
 		uint32_t statuses;
 		policy_matches match;
 	} tdx;
+	/* CoCo's "sample" TEE: no signature at all, so it is accepted only
+	 * where a policy names it, and always insecure. */
+	struct {
+		bool on;
+	} sample;
 	struct {
 		bool on;
 		uint8_t roots[VEIL_POLICY_LIST_MAX][32];
@@ -196,6 +201,8 @@ void appr_checks_top(const appr_run *run, appr_sub *subs, size_t count, const js
 bool appr_snp_accepted(const appr_run *run, appr_sub *s);
 bool appr_tdx_accepted(const appr_run *run, appr_sub *s);
 bool appr_sim_accepted(const appr_run *run, appr_sub *s);
+bool appr_sample_accepted(const appr_run *run, appr_sub *s);
+void appr_sample(const appr_run *run, appr_sub *s);
 bool appr_nvidia_accepted(const appr_run *run, appr_sub *s);
 bool appr_sim_gpu_accepted(const appr_run *run, appr_sub *s);
 void appr_snp(const appr_run *run, appr_sub *s);

@@ -37,6 +37,7 @@ static const struct tee_rules {
     {"snp", false, false, appr_snp_accepted, appr_snp},
     {"tdx", false, false, appr_tdx_accepted, appr_tdx},
     {"sim", false, true, appr_sim_accepted, appr_sim},
+    {"sample", false, true, appr_sample_accepted, appr_sample},
     {"nvidia", true, false, appr_nvidia_accepted, appr_nvidia},
     {"sim-gpu", true, true, appr_sim_gpu_accepted, appr_sim_gpu},
 };

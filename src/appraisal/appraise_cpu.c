@@ -180,6 +180,21 @@ bool appr_sim_accepted(const appr_run *run, appr_sub *s)
 	return accepted(run->p->sim.on, s, "sim");
 }
 
+bool appr_sample_accepted(const appr_run *run, appr_sub *s)
+{
+	return accepted(run->p->sample.on, s, "sample");
+}
+
+void appr_sample(const appr_run *run, appr_sub *s)
+{
+	(void)run;
+	/* Nothing signs sample evidence: what verification showed is only
+	 * that it carries the session's binding. The policy named the TEE, so
+	 * it is affirmable, and always insecure (appraise.c). */
+	appr_raise(s, AR_INSTANCE, AR_AFFIRMED, "sample evidence bound to this session");
+	appr_raise(s, AR_HARDWARE, AR_AFFIRMED, "the sample TEE, which the policy names");
+}
+
 void appr_snp(const appr_run *run, appr_sub *s)
 {
 	const veil_policy *p = run->p;

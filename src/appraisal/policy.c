@@ -265,21 +265,29 @@ static veil_err sim_parse(const json_t *o, veil_policy *p)
 	return policy_matches_parse(o, where, &p->sim.match);
 }
 
+/* "sample": {} names CoCo's sample TEE (development only); it has no
+ * settings, since its evidence has nothing to check but the binding. */
+static veil_err sample_parse(const json_t *o, veil_policy *p)
+{
+	static const char *const members[] = {NULL};
+	TRY(policy_only_members(o, "policy \"sample\"", members));
+	p->sample.on = true;
+	return VEIL_OK;
+}
+
 /* One section per TEE: absent means the TEE is not accepted. */
 static const struct {
 	const char *name;
 	veil_err (*parse)(const json_t *o, veil_policy *p);
 } sections[] = {
-    {"snp", snp_parse},
-    {"tdx", tdx_parse},
-    {"sim", sim_parse},
-    {"gpu", policy_gpu_parse},
+    {"snp", snp_parse},       {"tdx", tdx_parse},        {"sim", sim_parse},
+    {"sample", sample_parse}, {"gpu", policy_gpu_parse},
 };
 
 static veil_err policy_read(const json_t *doc, veil_policy *p)
 {
-	static const char *const members[] = {"version", "id",  "allow_debug", "snp",
-					      "tdx",     "sim", "gpu",         NULL};
+	static const char *const members[] = {"version", "id",  "allow_debug", "snp", "tdx",
+					      "sim",     "gpu", "sample",      NULL};
 	const char *id;
 	json_t *version = json_object_get(doc, "version");
 

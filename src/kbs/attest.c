@@ -18,6 +18,7 @@
 
 #include "kbs/kbs_internal.h"
 #include "veil/bundle.h"
+#include "veil/check.h"
 #include "veil/codec.h"
 #include "veil/json.h"
 #include "veil/secret.h"
@@ -74,6 +75,56 @@ static veil_err bundle_build(const char *tee, const kbs_attest_req *a, char **te
 	json_decref(doc);
 	ENSURE(*text != NULL, VEIL_E_NOMEM, "out of memory");
 	return VEIL_OK;
+}
+
+/* CoCo's sample TEE (docs/kbs-protocol.md section 7): primary_evidence
+ * {"svn": "<string>", "report_data": "<standard base64>"}. Nothing signs
+ * it; the one check is that report_data is exactly SHA-384 of the JCS
+ * runtime data, unpadded (48 bytes, as CoCo's sample attester sends it).
+ * Appraisal accepts the result only under a policy with a "sample"
+ * section, and marks it insecure. */
+static veil_err sample_verify(const kbs_attest_req *a, int64_t now, json_t **result)
+{
+	static const char *const members[] = {"svn", "report_data", NULL};
+	json_t *rd = NULL, *claims = NULL;
+	const char *svn, *b64;
+	uint8_t want[64], got[64];
+	size_t got_len = 0;
+	veil_checks checks;
+	veil_err err;
+
+	*result = NULL;
+	veil_checks_init(&checks);
+	ENSURE(json_is_object(a->primary), VEIL_E_MALFORMED,
+	       "sample primary_evidence must be an object {svn, report_data}");
+	TRY(veil_json_only_members(a->primary, "sample primary_evidence", members));
+	TRY(veil_json_get_string(a->primary, "svn", &svn));
+	TRY(veil_json_get_string(a->primary, "report_data", &b64));
+	ENSURE(json_string_length(a->additional) == 0, VEIL_E_UNSUPPORTED,
+	       "the sample TEE has no device evidence; additional_evidence must be \"\"");
+	ENSURE(strlen(b64) <= 4 * sizeof got / 3 + 4, VEIL_E_MALFORMED,
+	       "sample report_data is longer than any digest");
+	TRY(veil_base64_decode(b64, strlen(b64), got, sizeof got, &got_len));
+	rd = json_pack("{s:O, s:s, s:O}", "additional-evidence", a->additional, "nonce", a->nonce,
+		       "tee-pubkey", a->tee_pubkey);
+	ENSURE(rd != NULL, VEIL_E_NOMEM, "out of memory");
+	err = veil_runtime_data_digest(rd, want);
+	if (err == VEIL_OK) {
+		bool ok = got_len == 48 && veil_ct_equal(got, want, 48);
+		veil_checks_add(&checks, "report_data", ok,
+				ok ? "SHA-384 of the runtime data"
+				   : "not SHA-384 of the runtime data");
+		claims =
+		    json_pack("{s:s, s:O, s:b}", "svn", svn, "runtime_data", rd, "insecure", 1);
+		*result = claims != NULL ? veil_result_json("sample", veil_checks_passed(&checks),
+							    &checks, claims, now)
+					 : NULL;
+		if (*result == NULL)
+			err = veil_fail(VEIL_E_NOMEM, "out of memory");
+	}
+	json_decref(claims);
+	json_decref(rd);
+	return err;
 }
 
 /* Trustee's resource path reads the response key from the token at
@@ -151,7 +202,7 @@ void kbs_handle_attest(veil_http_request *r, void *user)
 		err = veil_fail(VEIL_E_UNSUPPORTED,
 				"RSA1_5 is refused (RFC 8017 section 7.2 padding oracle); use "
 				"RSA-OAEP-256 or an EC key");
-	if (err == VEIL_OK)
+	if (err == VEIL_OK && strcmp(sess.tee, "sample") != 0)
 		err = bundle_build(sess.tee, &a, &bundle);
 	if (err != VEIL_OK) {
 		kbs_reply_error(r, 401, "AttestationError", "RCAR handshake Attest failed: %s",
@@ -166,7 +217,9 @@ void kbs_handle_attest(veil_http_request *r, void *user)
 				       .revocation = veil_policy_verify_revocation(pol->policy),
 				       .sim_roots = roots,
 				       .sim_root_count = nroots};
-		err = veil_bundle_verify((const uint8_t *)bundle, strlen(bundle), &ctx, &result);
+		err = bundle != NULL ? veil_bundle_verify((const uint8_t *)bundle, strlen(bundle),
+							  &ctx, &result)
+				     : sample_verify(&a, now, &result);
 	}
 	if (err != VEIL_OK || !json_is_true(json_object_get(result, "verified"))) {
 		snprintf(reason, sizeof reason, "the evidence does not verify%s%.200s",

@@ -21,7 +21,7 @@
 
 /* Counters for /metrics (relaxed atomics: monotonic, read approximately). */
 #define KBS_BUCKETS  11 /* ten bounds and +Inf (metrics.c) */
-#define KBS_TEES     4  /* snp, tdx, sim, other */
+#define KBS_TEES     5  /* snp, tdx, sim, sample, other */
 #define KBS_OUTCOMES 3
 
 typedef enum kbs_outcome {

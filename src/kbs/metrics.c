@@ -18,7 +18,7 @@
 /* Histogram bucket bounds in seconds (Prometheus "le"), then +Inf. */
 static const double bucket_le[KBS_BUCKETS - 1] = {0.0005, 0.001, 0.002, 0.005, 0.01,
 						  0.02,   0.05,  0.1,   0.25,  1.0};
-static const char *const tee_names[KBS_TEES] = {"snp", "tdx", "sim", "other"};
+static const char *const tee_names[KBS_TEES] = {"snp", "tdx", "sim", "sample", "other"};
 static const char *const outcome_names[KBS_OUTCOMES] = {"affirming", "denied", "error"};
 
 double kbs_clock(void)

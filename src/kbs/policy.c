@@ -7,7 +7,7 @@
  *                                                  ending in an asterisk
  *               "status": ["affirming"],           overall EAR status allowed
  *               "tee": ["snp", "tdx"],              optional: CPU TEE types
- *               "allow_insecure": false,            optional: sim results
+ *               "allow_insecure": false,            optional: sim, sample
  *               "min_gpus": 1}]}                    optional: affirming GPUs
  *
  * A resource is released only when some rule naming its path admits the
@@ -56,7 +56,7 @@ static veil_err strings_check(const json_t *rule, const char *key, bool required
 veil_err kbs_policy_parse(const uint8_t *json, size_t len, json_t **out)
 {
 	static const char *const statuses[] = {"affirming", "warning", "contraindicated", NULL};
-	static const char *const tees[] = {"snp", "tdx", "sim", NULL};
+	static const char *const tees[] = {"snp", "tdx", "sim", "sample", NULL};
 	json_t *doc = NULL, *rules, *rule;
 	int64_t version;
 	size_t i;

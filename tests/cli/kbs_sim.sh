@@ -89,10 +89,19 @@ start main --policy "$TMP/policy.json" --reference-values "$TMP/rv.json" \
 start expiring --policy "$TMP/policy.json" --reference-values "$TMP/rv.json" \
 	--resource-policy "$TMP/resource-policy.json" --session-lifetime 1
 start default --resource-policy "$TMP/resource-policy.json"
+echo '{"version": 1, "id": "sample-dev", "sample": {}}' >"$TMP/sample-policy.json"
+cat >"$TMP/sample-rp.json" <<JSON
+{"version": 1,
+ "rules": [{"resources": "default/model/*", "status": ["affirming"], "tee": ["sample"],
+            "allow_insecure": true}]}
+JSON
+start sample --policy "$TMP/sample-policy.json" --resource-policy "$TMP/sample-rp.json"
+"$KBS_BIN" put-resource --db "$TMP/sample.db" --master-key "$TMP/sample.key" default/model/key \
+	"$TMP/secret" 2>/dev/null && ok || bad "put-resource into the sample broker's store"
 
 KBS_URL="$URL_main" KBS_EXPIRING_URL="$URL_expiring" KBS_DEFAULT_URL="$URL_default" \
-	VEIL="$VEIL" SIM_DIR="$S" WORKLOAD="$TMP/worker:$TMP/worker.json" WORKDIR="$TMP" \
-	SECRET="$SECRET" node tests/interop/kbs_client.mjs >"$TMP/client.out" 2>&1
+	KBS_SAMPLE_URL="$URL_sample" VEIL="$VEIL" SIM_DIR="$S" WORKLOAD="$TMP/worker:$TMP/worker.json" \
+	WORKDIR="$TMP" SECRET="$SECRET" node tests/interop/kbs_client.mjs >"$TMP/client.out" 2>&1
 rc=$?
 while IFS= read -r line; do
 	case "$line" in
@@ -215,7 +224,7 @@ wait "${PIDS[${#PIDS[@]} - 1]}" 2>/dev/null
 rm -f "$TMP/admin.port"
 start admin
 KBS_URL="$URL_admin" KBS_EXPIRING_URL="$URL_expiring" KBS_DEFAULT_URL="$URL_default" \
-	VEIL="$VEIL" SIM_DIR="$S" WORKLOAD="$TMP/worker:$TMP/worker.json" WORKDIR="$TMP" \
+	KBS_SAMPLE_URL="$URL_sample" VEIL="$VEIL" SIM_DIR="$S" WORKLOAD="$TMP/worker:$TMP/worker.json" WORKDIR="$TMP" \
 	SECRET="$SECRET" node tests/interop/kbs_client.mjs >"$TMP/client2.out" 2>&1
 while IFS= read -r line; do
 	case "$line" in

@@ -8,6 +8,7 @@
 //   WORKDIR, SECRET (the resource's expected content))
 // Prints "ok <check>" or "FAIL <check>: <why>" per check.
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import * as jose from "jose";
 
@@ -274,6 +275,52 @@ await check("default policy: no sim root is trusted, so sim evidence gets no tok
 	const ev = simEvidence(s.nonce, ec.jwk);
 	expectError(await post(base, "/kbs/v0/attest", attestBody(s.nonce, ec.jwk, ev), s.cookie), 401, "AttestationError");
 	expectError(await get(base, RES, { cookie: s.cookie }), 401, "TokenNotFound");
+});
+
+// CoCo's sample TEE: report_data = SHA-384(JCS(runtime data)), unpadded.
+// The runtime data here holds only strings, for which JCS is JSON with
+// members sorted by name (RFC 8785 section 3.2.3).
+function jcs(v) {
+	if (typeof v !== "object" || v === null) return JSON.stringify(v);
+	return "{" + Object.keys(v).sort().map((k) => JSON.stringify(k) + ":" + jcs(v[k])).join(",") + "}";
+}
+function sampleEvidence(nonce, teePubkey, additional = "", pad = 0) {
+	const rd = { "additional-evidence": additional, nonce, "tee-pubkey": teePubkey };
+	const digest = createHash("sha384").update(jcs(rd)).digest();
+	return { svn: "1", report_data: Buffer.concat([digest, Buffer.alloc(pad)]).toString("base64") };
+}
+async function sampleAttest(base, key, mutate = (e) => e, additional = "") {
+	const s = await auth(base, "sample");
+	const ev = mutate(sampleEvidence(s.nonce, key.jwk, additional));
+	const r = await post(base, "/kbs/v0/attest", attestBody(s.nonce, key.jwk, ev, additional), s.cookie);
+	return { ...s, r };
+}
+await check("sample: a policy without a sample section gets a token that is not affirming, and no resource", async () => {
+	const s = await sampleAttest(KBS, ec);
+	expect(s.r.res.status === 200, `${s.r.res.status} ${s.r.text}`);
+	const { payload } = await jose.jwtVerify(JSON.parse(s.r.text).token, jose.EmbeddedJWK);
+	expect(payload.submods.cpu0["ear.status"] === "contraindicated", `status ${payload.submods.cpu0["ear.status"]}`);
+	expectError(await get(KBS, RES, { cookie: s.cookie }), 403, "PolicyDeny");
+});
+await check("sample: a policy that names it affirms it (insecure), and the resource is released", async () => {
+	const base = env("KBS_SAMPLE_URL");
+	const s = await sampleAttest(base, ec);
+	expect(s.r.res.status === 200, `${s.r.res.status} ${s.r.text}`);
+	const { payload } = await jose.jwtVerify(JSON.parse(s.r.text).token, jose.EmbeddedJWK);
+	expect(payload.submods.cpu0["ear.status"] === "affirming" && payload["veil.insecure"] === true, "affirming, insecure");
+	const r = await get(base, RES, { cookie: s.cookie });
+	expect(r.res.status === 200, `${r.res.status} ${r.text}`);
+	const { plaintext } = await jose.flattenedDecrypt(JSON.parse(r.text), ec.privateKey);
+	expect(Buffer.from(plaintext).toString("utf8") === SECRET, "plaintext");
+});
+await check("sample: report data for another nonce, padded, or with devices is 401", async () => {
+	const base = env("KBS_SAMPLE_URL");
+	const other = (e) => sampleEvidence("another-nonce", ec.jwk);
+	expectError((await sampleAttest(base, ec, other)).r, 401, "AttestationError");
+	const padded = (e) => ({ ...e, report_data: Buffer.concat([Buffer.from(e.report_data, "base64"), Buffer.alloc(16)]).toString("base64") });
+	expectError((await sampleAttest(base, ec, padded)).r, 401, "AttestationError");
+	expectError((await sampleAttest(base, ec, (e) => e, "[]")).r, 401, "AttestationError");
+	expectError((await sampleAttest(base, ec, (e) => ({ ...e, extra: 1 }))).r, 401, "AttestationError");
 });
 
 process.exit(failures === 0 ? 0 : 1);
