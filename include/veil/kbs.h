@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "veil/appraisal.h"
+#include "veil/collateral.h"
 #include "veil/error.h"
 #include "veil/http.h"
 #include "veil/store.h"
@@ -53,6 +54,9 @@ typedef struct veil_kbs_config {
 	 * (development only) lets them all through. */
 	const struct veil_jwk *admin_key;
 	bool insecure_admin;
+	/* Collateral for real TEEs (VCEKs, Intel PCS collateral, CRLs, GPU
+	 * RIMs); borrowed, may be NULL. Evidence may bring more. */
+	const veil_collateral *collateral;
 	int64_t token_lifetime_s;   /* 0: 300 */
 	int64_t session_lifetime_s; /* 0: 300 */
 	/* Test hook: the clock, NULL for the system's. */

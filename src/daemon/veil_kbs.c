@@ -13,6 +13,7 @@
  *            [--policy FILE] [--reference-values FILE]... [--resource-policy FILE]
  *            [--tls-cert FILE --tls-key FILE] [--token-lifetime S]
  *            [--session-lifetime S] [--admin-key FILE | --insecure-admin]
+ *            [--collateral DIR]
  *   veil-kbs put-resource --db FILE --master-key FILE PATH FILE
  * Exit codes: 0 clean stop, 1 runtime failure, 2 bad usage or configuration.
  */
@@ -35,7 +36,7 @@
 
 typedef struct kbs_options {
 	const char *db, *master_key, *listen, *port_file, *policy, *resource_policy;
-	const char *tls_cert, *tls_key, *admin_key;
+	const char *tls_cert, *tls_key, *admin_key, *collateral;
 	const char *refvals[REFVALS_FILES_MAX];
 	size_t refvals_count;
 	bool create_master_key, insecure_admin;
@@ -49,7 +50,7 @@ static void usage(FILE *out)
 		     "                [--policy FILE] [--reference-values FILE]...\n"
 		     "                [--resource-policy FILE] [--tls-cert FILE --tls-key FILE]\n"
 		     "                [--token-lifetime SECONDS] [--session-lifetime SECONDS]\n"
-		     "                [--admin-key FILE | --insecure-admin]\n"
+		     "                [--admin-key FILE | --insecure-admin] [--collateral DIR]\n"
 		     "       veil-kbs put-resource --db FILE --master-key FILE PATH FILE\n");
 }
 
@@ -103,6 +104,8 @@ static int options_parse(int argc, char **argv, kbs_options *o)
 			o->tls_key = v;
 		} else if (strcmp(a, "--admin-key") == 0) {
 			o->admin_key = v;
+		} else if (strcmp(a, "--collateral") == 0) {
+			o->collateral = v;
 		} else if (strcmp(a, "--reference-values") == 0) {
 			if (o->refvals_count == REFVALS_FILES_MAX) {
 				fprintf(stderr, "veil-kbs: at most %d --reference-values files\n",
@@ -271,6 +274,7 @@ int main(int argc, char **argv)
 	loaded_file policy = {0}, rp = {0}, rv[REFVALS_FILES_MAX] = {{0}};
 	veil_kbs_doc rv_docs[REFVALS_FILES_MAX];
 	veil_jwk *admin = NULL;
+	veil_collateral collateral;
 	veil_http_server *server = NULL;
 	veil_kbs *kbs = NULL;
 	signal_waiter waiter;
@@ -279,6 +283,7 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "put-resource") == 0)
 		return put_resource(argc - 1, argv + 1);
+	veil_collateral_init(&collateral);
 	rc = options_parse(argc, argv, &o);
 	if (rc != 0)
 		return rc;
@@ -316,6 +321,10 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (o.collateral != NULL && veil_collateral_add_dir(&collateral, o.collateral) != VEIL_OK) {
+		rc = fail("--collateral");
+		goto out;
+	}
 	if (o.insecure_admin)
 		fprintf(stderr, "veil-kbs: WARNING: --insecure-admin: the admin API accepts every "
 				"caller. Development only.\n");
@@ -328,6 +337,7 @@ int main(int argc, char **argv)
 				      .resource_policy = rp.buf,
 				      .resource_policy_len = rp.len,
 				      .admin_key = admin,
+				      .collateral = &collateral,
 				      .insecure_admin = o.insecure_admin,
 				      .token_lifetime_s = o.token_lifetime,
 				      .session_lifetime_s = o.session_lifetime};
@@ -369,6 +379,7 @@ out:
 	veil_http_server_free(server);
 	veil_kbs_free(kbs);
 	veil_jwk_free(admin);
+	veil_collateral_clear(&collateral);
 	veil_store_close(store);
 	free(policy.buf);
 	free(rp.buf);

@@ -56,19 +56,31 @@ veil_err kbs_attest_request_parse(const uint8_t *body, size_t len, kbs_attest_re
  * as base64 text. (CoCo's per-TEE evidence objects are not read yet.) */
 static veil_err bundle_build(const char *tee, const kbs_attest_req *a, char **text)
 {
-	json_t *rd, *doc;
+	json_t *rd, *doc, *primary = a->primary;
 
 	ENSURE(strcmp(tee, "sim") == 0 || strcmp(tee, "snp") == 0 || strcmp(tee, "tdx") == 0,
 	       VEIL_E_UNSUPPORTED,
 	       "evidence of TEE \"%s\" is not accepted (Veil verifies snp, tdx and sim)", tee);
-	ENSURE(json_is_string(a->primary), VEIL_E_UNSUPPORTED,
-	       "primary_evidence for %s must be the base64 report (CoCo's evidence objects are "
+	/* CoCo's TDX attester sends {"cc_eventlog": <base64 CCEL or null>,
+	 * "quote": <base64 quote>} (and later "aa_eventlog"). The event logs
+	 * are unsigned replay material for the RTMRs, which Veil's policies do
+	 * not use yet: the quote is the evidence. */
+	if (strcmp(tee, "tdx") == 0 && json_is_object(a->primary)) {
+		static const char *const members[] = {"quote", "cc_eventlog", "aa_eventlog", NULL};
+		json_t *q = json_object_get(a->primary, "quote");
+		TRY(veil_json_only_members(a->primary, "TDX primary_evidence", members));
+		ENSURE(json_is_string(q), VEIL_E_MALFORMED,
+		       "TDX primary_evidence needs \"quote\" (base64)");
+		primary = q;
+	}
+	ENSURE(json_is_string(primary), VEIL_E_UNSUPPORTED,
+	       "primary_evidence for %s must be the base64 report (CoCo's SNP evidence object is "
 	       "not supported yet)",
 	       tee);
 	rd = json_pack("{s:O, s:s, s:O}", "additional-evidence", a->additional, "nonce", a->nonce,
 		       "tee-pubkey", a->tee_pubkey);
 	doc = rd != NULL ? json_pack("{s:i, s:s, s:O, s:o}", "version", 1, "tee", tee,
-				     "primary_evidence", a->primary, "runtime_data", rd)
+				     "primary_evidence", primary, "runtime_data", rd)
 			 : NULL;
 	ENSURE(doc != NULL, VEIL_E_NOMEM, "out of memory");
 	*text = json_dumps(doc, JSON_COMPACT);
@@ -125,6 +137,37 @@ static veil_err sample_verify(const kbs_attest_req *a, int64_t now, json_t **res
 	json_decref(claims);
 	json_decref(rd);
 	return err;
+}
+
+/* Appends "<part>.<check>" for each failed check of one result part. */
+static void failed_in(const json_t *part, const char *name, char *out, size_t len, size_t *used)
+{
+	size_t i;
+	json_t *c;
+
+	json_array_foreach(json_object_get(part, "checks"), i, c)
+	{
+		int n;
+		if (json_is_true(json_object_get(c, "ok")) || *used + 1 >= len)
+			continue;
+		n = snprintf(out + *used, len - *used, "%s%s.%s", *used > 0 ? ", " : "", name,
+			     json_string_value(json_object_get(c, "name")));
+		*used = n < 0 || (size_t)n >= len - *used ? len - 1 : *used + (size_t)n;
+	}
+}
+
+/* The failed checks of a result and its submodules, for the refusal's
+ * detail ("bundle.binding.primary, cpu.report_data"). */
+static void failed_checks(const json_t *result, char *out, size_t len)
+{
+	const char *name;
+	json_t *part;
+	size_t used = 0;
+
+	out[0] = '\0';
+	failed_in(result, "bundle", out, len, &used);
+	json_object_foreach(json_object_get(result, "submods"), name, part)
+	    failed_in(part, name, out, len, &used);
 }
 
 /* Trustee's resource path reads the response key from the token at
@@ -213,6 +256,7 @@ void kbs_handle_attest(veil_http_request *r, void *user)
 		const uint8_t(*roots)[32] = NULL;
 		size_t nroots = veil_policy_sim_roots(pol->policy, &roots);
 		veil_verify_ctx ctx = {.at = now,
+				       .collateral = k->config.collateral,
 				       .verifier = kbs_verifier(k),
 				       .revocation = veil_policy_verify_revocation(pol->policy),
 				       .sim_roots = roots,
@@ -222,12 +266,17 @@ void kbs_handle_attest(veil_http_request *r, void *user)
 				     : sample_verify(&a, now, &result);
 	}
 	if (err != VEIL_OK || !json_is_true(json_object_get(result, "verified"))) {
-		snprintf(reason, sizeof reason, "the evidence does not verify%s%.200s",
-			 err != VEIL_OK ? ": " : "", err != VEIL_OK ? veil_err_detail() : "");
-		kbs_reply_error(r, 401, "AttestationError",
-				"RCAR handshake Attest failed: the evidence does not verify%s%s",
-				err != VEIL_OK ? ": " : "",
-				err != VEIL_OK ? veil_err_detail() : "");
+		if (err != VEIL_OK)
+			snprintf(reason, sizeof reason, "the evidence does not verify: %.200s",
+				 veil_err_detail());
+		else {
+			char failed[200];
+			failed_checks(result, failed, sizeof failed);
+			snprintf(reason, sizeof reason, "the evidence does not verify: failed %s",
+				 failed);
+		}
+		kbs_reply_error(r, 401, "AttestationError", "RCAR handshake Attest failed: %s",
+				reason);
 		goto out;
 	}
 	err = veil_appraise(pol->policy, pol->refvals, result, now, &ear);

@@ -254,4 +254,31 @@ curl -s --cacert "$TMP/tlscert.pem" -D "$TMP/tls.hdr" -o "$TMP/tls.body" -H 'con
 	ok || bad "over TLS the cookie is HttpOnly and Secure"
 curl -s -m 3 -o /dev/null "http://127.0.0.1:$(cat "$TMP/tls.port")/healthz" &&
 	bad "plain HTTP to the TLS port answered" || ok
+
+# A real TDX quote in CoCo's evidence object ({"cc_eventlog", "quote"}):
+# it parses and verifies against the collateral, and is refused because
+# it is not bound to this session (real hardware signed another nonce);
+# the refusal names the failed checks.
+mkdir -p "$TMP/tdxcoll" && cp "$TD/tdx/phala-dcap-qvl/tdx_quote_collateral.json" "$TMP/tdxcoll/"
+echo '{"version": 1, "id": "tdx", "tdx": {}}' >"$TMP/tdx-policy.json"
+start tdx --policy "$TMP/tdx-policy.json" --collateral "$TMP/tdxcoll"
+TDX_URL="$URL_tdx"
+curl -s -c "$TMP/tdx.jar" -o "$TMP/tdx.auth" -H 'content-type: application/json' \
+	--data '{"version":"0.4.0","tee":"tdx","extra-params":""}' "$TDX_URL/kbs/v0/auth"
+nonce="$(jq -r .nonce "$TMP/tdx.auth")"
+quote="$(base64 -w0 "$TD/tdx/phala-dcap-qvl/tdx_quote")"
+jq -n --arg n "$nonce" --arg q "$quote" '{"init-data": null,
+	"runtime-data": {"nonce": $n, "tee-pubkey": {"kty": "EC", "crv": "P-256", "alg": "ECDH-ES+A256KW",
+	  "x": "WKn-ZIGevcwGIyyrzFoZNBdaq9_TsqzGl96oc0CWuis", "y": "y77t-RvAHRKTsSGdIYUfweuOvwrvDD-Q3Hv5J0fSKbE"}},
+	"tee-evidence": {"primary_evidence": {"cc_eventlog": null, "quote": $q}, "additional_evidence": ""}}' \
+	>"$TMP/tdx.attest"
+code="$(curl -s -b "$TMP/tdx.jar" -o "$TMP/tdx.out" -w '%{http_code}' -H 'content-type: application/json' \
+	--data @"$TMP/tdx.attest" "$TDX_URL/kbs/v0/attest")"
+[ "$code" = 401 ] && jq -e '.detail | test("report_data|binding")' "$TMP/tdx.out" >/dev/null && ok ||
+	bad "a real TDX quote in CoCo's form is refused for its binding ($code: $(cat "$TMP/tdx.out"))"
+jq '."tee-evidence".primary_evidence.extra = 1' "$TMP/tdx.attest" >"$TMP/tdx.attest2"
+code="$(curl -s -b "$TMP/tdx.jar" -o "$TMP/tdx.out" -w '%{http_code}' -H 'content-type: application/json' \
+	--data @"$TMP/tdx.attest2" "$TDX_URL/kbs/v0/attest")"
+[ "$code" = 401 ] && grep -q 'extra' "$TMP/tdx.out" && ok ||
+	bad "a TDX evidence object with an unknown member is refused, naming it ($code)"
 finish
