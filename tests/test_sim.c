@@ -246,6 +246,64 @@ TEST(sim_report_negative_cases)
 	fixture_close(&f);
 }
 
+/* A verifier remembers a sim chain that verified, and a cached chain is
+ * still held to everything else: the caller's trusted roots of this call,
+ * the time, the platform id and the report's own signature. */
+TEST(sim_cached_chain_is_checked_again)
+{
+	sim_fixture f, other;
+	const veil_evidence_format *fmt = veil_evidence_format_find("sim");
+	veil_verifier *v = NULL;
+	veil_checks c;
+	uint8_t *forged;
+
+	REQUIRE(fixture_open(&f, 0));
+	REQUIRE(fixture_open(&other, 0));
+	REQUIRE(veil_verifier_new(&v) == VEIL_OK);
+	for (int round = 0; round < 2; round++) {
+		const uint8_t(*roots)[32] = (const uint8_t(*)[32])f.root;
+		veil_verify_ctx ctx = {
+		    .at = NOW, .verifier = v, .sim_roots = roots, .sim_root_count = 1};
+		veil_verify_ctx untrusted = {.at = NOW, .verifier = v};
+		veil_verify_ctx foreign = {.at = NOW,
+					   .verifier = v,
+					   .sim_roots = (const uint8_t(*)[32])other.root,
+					   .sim_root_count = 1};
+		veil_verify_ctx late = ctx;
+		void *ev = NULL;
+
+		late.at = NOW + 100LL * 366 * 24 * 3600;
+		veil_checks_init(&c);
+		EXPECT_OK(veil_evidence_verify(fmt, f.report, f.len, &ctx, NULL, 0, &c, &ev));
+		fmt->free(ev), ev = NULL;
+		veil_checks_init(&c);
+		EXPECT_ERR(veil_evidence_verify(fmt, f.report, f.len, &untrusted, NULL, 0, &c, &ev),
+			   VEIL_E_VERIFY);
+		fmt->free(ev), ev = NULL;
+		veil_checks_init(&c);
+		EXPECT_ERR(veil_evidence_verify(fmt, f.report, f.len, &foreign, NULL, 0, &c, &ev),
+			   VEIL_E_VERIFY);
+		fmt->free(ev), ev = NULL;
+		veil_checks_init(&c);
+		EXPECT_ERR(veil_evidence_verify(fmt, f.report, f.len, &late, NULL, 0, &c, &ev),
+			   VEIL_E_VERIFY);
+		fmt->free(ev), ev = NULL;
+		/* The same chain, a changed measurement: the signature fails. */
+		forged = malloc(f.len);
+		REQUIRE(forged != NULL);
+		memcpy(forged, f.report, f.len);
+		forged[0x20] ^= 1;
+		veil_checks_init(&c);
+		EXPECT_ERR(veil_evidence_verify(fmt, forged, f.len, &ctx, NULL, 0, &c, &ev),
+			   VEIL_E_VERIFY);
+		fmt->free(ev), ev = NULL;
+		free(forged);
+	}
+	veil_verifier_free(v);
+	fixture_close(&f);
+	fixture_close(&other);
+}
+
 TEST(sim_platform_files)
 {
 	sim_fixture f;
@@ -553,6 +611,7 @@ int main(void)
 	RUN(sim_report_verifies_and_says_insecure);
 	RUN(sim_report_needs_a_trusted_root);
 	RUN(sim_report_negative_cases);
+	RUN(sim_cached_chain_is_checked_again);
 	RUN(sim_platform_files);
 	RUN(sim_init_accepts_a_trailing_slash);
 	RUN(sim_measure_is_length_prefixed);
