@@ -332,17 +332,13 @@ veil_err veil_bhttp_response_init(veil_bhttp_msg *m, uint16_t status)
 	return VEIL_OK;
 }
 
-veil_err veil_bhttp_informational_add(veil_bhttp_msg *m, uint16_t status,
-				      veil_bhttp_fields **fields)
+veil_err bhttp_informational_push(veil_bhttp_msg *m, uint16_t status, veil_bhttp_fields **fields)
 {
 	veil_bhttp_informational *info;
 
-	*fields = NULL;
-	ENSURE(!m->request, VEIL_E_USAGE, "a BHTTP request has no informational responses");
-	ENSURE(bhttp_status_informational(status), VEIL_E_USAGE,
-	       "BHTTP informational status %u is outside 100..199 (RFC 9292 section 3.5)", status);
 	ENSURE(m->informational_count < VEIL_BHTTP_INFORMATIONAL_MAX, VEIL_E_LIMIT,
-	       "more than VEIL_BHTTP_INFORMATIONAL_MAX (%d) informational responses",
+	       "BHTTP response has more than VEIL_BHTTP_INFORMATIONAL_MAX (%d) "
+	       "informational responses",
 	       VEIL_BHTTP_INFORMATIONAL_MAX);
 	info = realloc(m->informational, (m->informational_count + 1) * sizeof *info);
 	ENSURE(info != NULL, VEIL_E_NOMEM, "out of memory for an informational response");
@@ -352,6 +348,16 @@ veil_err veil_bhttp_informational_add(veil_bhttp_msg *m, uint16_t status,
 	info->status = status;
 	*fields = &info->fields;
 	return VEIL_OK;
+}
+
+veil_err veil_bhttp_informational_add(veil_bhttp_msg *m, uint16_t status,
+				      veil_bhttp_fields **fields)
+{
+	*fields = NULL;
+	ENSURE(!m->request, VEIL_E_USAGE, "a BHTTP request has no informational responses");
+	ENSURE(bhttp_status_informational(status), VEIL_E_USAGE,
+	       "BHTTP informational status %u is outside 100..199 (RFC 9292 section 3.5)", status);
+	return bhttp_informational_push(m, status, fields);
 }
 
 veil_err veil_bhttp_fields_add(veil_bhttp_fields *f, const char *name, const uint8_t *value,

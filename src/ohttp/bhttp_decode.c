@@ -161,7 +161,7 @@ static veil_err read_request_control(veil_reader *r, veil_bhttp_msg *m)
 static veil_err read_response_control(veil_reader *r, veil_bhttp_msg *m)
 {
 	for (;;) {
-		veil_bhttp_informational *info;
+		veil_bhttp_fields *fields;
 		size_t at = veil_reader_offset(r);
 		uint64_t status;
 
@@ -174,21 +174,12 @@ static veil_err read_response_control(veil_reader *r, veil_bhttp_msg *m)
 		       "BHTTP status code %" PRIu64 " at offset %zu is neither informational "
 		       "(100..199) nor final (200..599) (RFC 9292 section 3.5)",
 		       status, at);
-		ENSURE(m->informational_count < VEIL_BHTTP_INFORMATIONAL_MAX, VEIL_E_LIMIT,
-		       "BHTTP response has more than VEIL_BHTTP_INFORMATIONAL_MAX (%d) "
-		       "informational responses",
-		       VEIL_BHTTP_INFORMATIONAL_MAX);
-		info = realloc(m->informational, (m->informational_count + 1) * sizeof *info);
-		ENSURE(info != NULL, VEIL_E_NOMEM, "out of memory for an informational response");
-		m->informational = info;
-		info = &m->informational[m->informational_count++];
-		memset(info, 0, sizeof *info);
-		info->status = (uint16_t)status;
+		TRY(bhttp_informational_push(m, (uint16_t)status, &fields));
 		/* An informational response always has its header section: a
 		 * message that ends here has no final status, so it is cut
 		 * short, not truncated as section 3.8 allows. */
 		TRY(read_section(r, m->indeterminate, "informational header section", false,
-				 &info->fields));
+				 fields));
 	}
 }
 

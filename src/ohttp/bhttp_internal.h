@@ -46,6 +46,11 @@ VEIL_MUST_CHECK veil_err bhttp_check_field(bhttp_section_state *st, const uint8_
 /* Appends copies of a name and value to f, within VEIL_BHTTP_FIELDS_MAX. */
 VEIL_MUST_CHECK veil_err bhttp_fields_push(veil_bhttp_fields *f, const uint8_t *name,
 					   size_t name_len, const uint8_t *value, size_t value_len);
+/* Appends an informational response with the given (already checked)
+ * status and an empty header section to m, within
+ * VEIL_BHTTP_INFORMATIONAL_MAX, and points *fields at that section. */
+VEIL_MUST_CHECK veil_err bhttp_informational_push(veil_bhttp_msg *m, uint16_t status,
+						  veil_bhttp_fields **fields);
 /* RFC 9292 section 3.5: 100..199 informational, 200..599 final. */
 bool bhttp_status_informational(uint64_t status);
 bool bhttp_status_final(uint64_t status);

@@ -58,31 +58,6 @@ static veil_err row_blob(sq_store *q, sqlite3_stmt *st, size_t max, const char *
 	return store_blob_copy(out, p, len);
 }
 
-/* Steps a DELETE; VEIL_E_NOT_FOUND when it removed nothing. */
-static veil_err delete_one(sq_store *q, sqlite3_stmt *st, const char *what)
-{
-	int rc = sqlite3_step(st);
-
-	if (rc != SQLITE_DONE)
-		return sq_fail(q, rc, what);
-	ENSURE(sqlite3_changes(q->db) > 0, VEIL_E_NOT_FOUND, "%s not found", what);
-	return VEIL_OK;
-}
-
-static veil_err names(sq_store *q, sqlite3_stmt *st, size_t max, store_names *out)
-{
-	int rc;
-
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const unsigned char *t = sqlite3_column_text(st, 0);
-		size_t len = (size_t)sqlite3_column_bytes(st, 0);
-		ENSURE(t != NULL && len <= max, VEIL_E_LIMIT,
-		       "store %s: a listed name is over the cap", q->path);
-		TRY(store_names_add(out, (const char *)t, len));
-	}
-	return rc == SQLITE_DONE ? VEIL_OK : sq_fail(q, rc, "listing");
-}
-
 /* Most operations are one statement: take the lock and the statement,
  * then reset the statement and drop the lock. */
 static sqlite3_stmt *op_begin(sq_store *q, enum sq_stmt which)
@@ -105,117 +80,149 @@ static veil_err step_done(sq_store *q, sqlite3_stmt *st, const char *what)
 	return rc == SQLITE_DONE ? VEIL_OK : sq_fail(q, rc, what);
 }
 
-static veil_err res_put(void *be, const char *path, const store_blob *sealed)
+/* The text parameters that pick the rows of a resource, document or
+ * secret statement, in the order of the SQL's ?1, ?2 (see sq_sql): none,
+ * a path or a name, or a kind and a name. */
+typedef struct sq_keys {
+	const char *v[2];
+	int n;
+} sq_keys;
+
+static const sq_keys no_keys = {.n = 0};
+
+static sq_keys keys1(const char *a)
 {
-	sq_store *q = be;
-	sqlite3_stmt *st = op_begin(q, SQ_RES_PUT);
+	return (sq_keys){.v = {a}, .n = 1};
+}
+
+static sq_keys keys2(const char *a, const char *b)
+{
+	return (sq_keys){.v = {a, b}, .n = 2};
+}
+
+/* op_begin, then binds the keys from ?1 on. */
+static sqlite3_stmt *op_begin_keyed(sq_store *q, enum sq_stmt which, sq_keys k)
+{
+	sqlite3_stmt *st = op_begin(q, which);
+
+	for (int i = 0; i < k.n; i++)
+		bind_text(st, i + 1, k.v[i]);
+	return st;
+}
+
+/* An upsert of a blob: the keys, then the blob after them. */
+static veil_err op_put(sq_store *q, enum sq_stmt which, sq_keys k, const uint8_t *p, size_t len,
+		       const char *what)
+{
+	sqlite3_stmt *st = op_begin_keyed(q, which, k);
 	veil_err err;
 
-	bind_text(st, 1, path);
-	bind_blob(st, 2, sealed->p, sealed->len);
-	err = step_done(q, st, "storing a resource");
+	bind_blob(st, k.n + 1, p, len);
+	err = step_done(q, st, what);
 	op_end(q, st);
 	return err;
+}
+
+/* A SELECT of one blob, at most max bytes; VEIL_E_NOT_FOUND when there
+ * is no row. */
+static veil_err op_get(sq_store *q, enum sq_stmt which, sq_keys k, size_t max, const char *what,
+		       store_blob *out)
+{
+	sqlite3_stmt *st = op_begin_keyed(q, which, k);
+	veil_err err = row_blob(q, st, max, what, out);
+
+	op_end(q, st);
+	return err;
+}
+
+/* Steps a DELETE; VEIL_E_NOT_FOUND when it removed nothing. */
+static veil_err delete_one(sq_store *q, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc != SQLITE_DONE)
+		return sq_fail(q, rc, what);
+	ENSURE(sqlite3_changes(q->db) > 0, VEIL_E_NOT_FOUND, "%s not found", what);
+	return VEIL_OK;
+}
+
+static veil_err op_delete(sq_store *q, enum sq_stmt which, sq_keys k, const char *what)
+{
+	sqlite3_stmt *st = op_begin_keyed(q, which, k);
+	veil_err err = delete_one(q, st, what);
+
+	op_end(q, st);
+	return err;
+}
+
+/* Steps a SELECT of names, copying each (at most max bytes) into out. */
+static veil_err names(sq_store *q, sqlite3_stmt *st, size_t max, store_names *out)
+{
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(st, 0);
+		size_t len = (size_t)sqlite3_column_bytes(st, 0);
+		ENSURE(t != NULL && len <= max, VEIL_E_LIMIT,
+		       "store %s: a listed name is over the cap", q->path);
+		TRY(store_names_add(out, (const char *)t, len));
+	}
+	return rc == SQLITE_DONE ? VEIL_OK : sq_fail(q, rc, "listing");
+}
+
+static veil_err op_list(sq_store *q, enum sq_stmt which, sq_keys k, size_t max, store_names *out)
+{
+	sqlite3_stmt *st = op_begin_keyed(q, which, k);
+	veil_err err = names(q, st, max, out);
+
+	op_end(q, st);
+	return err;
+}
+
+static veil_err res_put(void *be, const char *path, const store_blob *sealed)
+{
+	return op_put(be, SQ_RES_PUT, keys1(path), sealed->p, sealed->len, "storing a resource");
 }
 
 static veil_err res_get(void *be, const char *path, store_blob *sealed)
 {
-	sq_store *q = be;
-	sqlite3_stmt *st = op_begin(q, SQ_RES_GET);
-	veil_err err;
-
-	bind_text(st, 1, path);
-	err = row_blob(q, st, SEALED_MAX, "resource", sealed);
-	op_end(q, st);
-	return err;
+	return op_get(be, SQ_RES_GET, keys1(path), SEALED_MAX, "resource", sealed);
 }
 
 static veil_err res_delete(void *be, const char *path)
 {
-	sq_store *q = be;
-	sqlite3_stmt *st = op_begin(q, SQ_RES_DELETE);
-	veil_err err;
-
-	bind_text(st, 1, path);
-	err = delete_one(q, st, "resource");
-	op_end(q, st);
-	return err;
+	return op_delete(be, SQ_RES_DELETE, keys1(path), "resource");
 }
 
 static veil_err res_list(void *be, store_names *out)
 {
-	sq_store *q = be;
-	sqlite3_stmt *st = op_begin(q, SQ_RES_LIST);
-	veil_err err;
-
-	err = names(q, st, VEIL_STORE_PATH_MAX, out);
-	op_end(q, st);
-	return err;
+	return op_list(be, SQ_RES_LIST, no_keys, VEIL_STORE_PATH_MAX, out);
 }
 
 static veil_err doc_put(void *be, const char *kind, const char *name, const uint8_t *doc,
 			size_t len)
 {
-	sq_store *q = be;
-	sqlite3_stmt *st = op_begin(q, SQ_DOC_PUT);
-	veil_err err;
-
-	bind_text(st, 1, kind);
-	bind_text(st, 2, name);
-	bind_blob(st, 3, doc, len);
-	err = step_done(q, st, "storing a document");
-	op_end(q, st);
-	return err;
+	return op_put(be, SQ_DOC_PUT, keys2(kind, name), doc, len, "storing a document");
 }
 
 static veil_err doc_get(void *be, const char *kind, const char *name, store_blob *doc)
 {
-	sq_store *q = be;
-	sqlite3_stmt *st = op_begin(q, SQ_DOC_GET);
-	veil_err err;
-
-	bind_text(st, 1, kind);
-	bind_text(st, 2, name);
-	err = row_blob(q, st, VEIL_STORE_DOC_MAX, "document", doc);
-	op_end(q, st);
-	return err;
+	return op_get(be, SQ_DOC_GET, keys2(kind, name), VEIL_STORE_DOC_MAX, "document", doc);
 }
 
 static veil_err doc_delete(void *be, const char *kind, const char *name)
 {
-	sq_store *q = be;
-	sqlite3_stmt *st = op_begin(q, SQ_DOC_DELETE);
-	veil_err err;
-
-	bind_text(st, 1, kind);
-	bind_text(st, 2, name);
-	err = delete_one(q, st, "document");
-	op_end(q, st);
-	return err;
+	return op_delete(be, SQ_DOC_DELETE, keys2(kind, name), "document");
 }
 
 static veil_err doc_list(void *be, const char *kind, store_names *out)
 {
-	sq_store *q = be;
-	sqlite3_stmt *st = op_begin(q, SQ_DOC_LIST);
-	veil_err err;
-
-	bind_text(st, 1, kind);
-	err = names(q, st, VEIL_STORE_NAME_MAX, out);
-	op_end(q, st);
-	return err;
+	return op_list(be, SQ_DOC_LIST, keys1(kind), VEIL_STORE_NAME_MAX, out);
 }
 
 static veil_err secret_get(void *be, const char *name, store_blob *sealed)
 {
-	sq_store *q = be;
-	sqlite3_stmt *st = op_begin(q, SQ_SECRET_GET);
-	veil_err err;
-
-	bind_text(st, 1, name);
-	err = row_blob(q, st, SEALED_MAX, "secret", sealed);
-	op_end(q, st);
-	return err;
+	return op_get(be, SQ_SECRET_GET, keys1(name), SEALED_MAX, "secret", sealed);
 }
 
 /* INSERT OR IGNORE, then SELECT, in one write transaction: of several
@@ -311,22 +318,31 @@ static veil_err ses_row(sq_store *q, sqlite3_stmt *st, const char *id, veil_stor
 	return text_column(q, st, 6, &out->ear);
 }
 
+/* Steps SQ_SES_GET for id: VEIL_OK with the session's row current in st,
+ * VEIL_E_NOT_FOUND when there is none. The caller holds the lock and
+ * resets st. */
+static veil_err ses_find(sq_store *q, sqlite3_stmt *st, const char *id)
+{
+	int rc;
+
+	bind_text(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return veil_fail(VEIL_E_NOT_FOUND, "session not found");
+	return rc == SQLITE_ROW ? VEIL_OK : sq_fail(q, rc, "reading a session");
+}
+
 static veil_err ses_get(void *be, const char *id, int64_t now, veil_store_session *out)
 {
 	sq_store *q = be;
 	sqlite3_stmt *st;
-	veil_err err = VEIL_OK;
+	veil_err err;
 	int rc;
 
 	pthread_mutex_lock(&q->lock);
 	st = q->st[SQ_SES_GET];
-	bind_text(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		err = veil_fail(VEIL_E_NOT_FOUND, "session not found");
-	else if (rc != SQLITE_ROW)
-		err = sq_fail(q, rc, "reading a session");
-	else
+	err = ses_find(q, st, id);
+	if (err == VEIL_OK)
 		err = ses_row(q, st, id, out);
 	sq_done(st);
 	if (err == VEIL_OK && out->expires <= now) {
@@ -367,17 +383,12 @@ static veil_err ses_attest(void *be, const char *id, const uint8_t nonce[32], co
 	} else if (sqlite3_changes(q->db) != 1) {
 		/* Nothing changed: say why, for the caller's error reply. */
 		st = q->st[SQ_SES_GET];
-		bind_text(st, 1, id);
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_DONE)
-			err = veil_fail(VEIL_E_NOT_FOUND, "session not found");
-		else if (rc != SQLITE_ROW)
-			err = sq_fail(q, rc, "reading a session");
-		else if (sqlite3_column_int(st, 3) != 0)
+		err = ses_find(q, st, id);
+		if (err == VEIL_OK && sqlite3_column_int(st, 3) != 0)
 			err = veil_fail(VEIL_E_MISMATCH,
 					"the session is attested already: one nonce admits one "
 					"attestation; start a new session");
-		else
+		else if (err == VEIL_OK)
 			err = veil_fail(VEIL_E_MISMATCH,
 					"the attestation is for another nonce than the session's");
 		sq_done(st);
@@ -388,14 +399,7 @@ static veil_err ses_attest(void *be, const char *id, const uint8_t nonce[32], co
 
 static veil_err ses_delete(void *be, const char *id)
 {
-	sq_store *q = be;
-	sqlite3_stmt *st = op_begin(q, SQ_SES_DELETE);
-	veil_err err;
-
-	bind_text(st, 1, id);
-	err = delete_one(q, st, "session");
-	op_end(q, st);
-	return err;
+	return op_delete(be, SQ_SES_DELETE, keys1(id), "session");
 }
 
 static veil_err ses_collect(void *be, int64_t now, size_t *removed)

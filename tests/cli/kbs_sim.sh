@@ -10,23 +10,20 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/cli/lib/expect.bash
+. tests/cli/lib/node.bash
 
 KBS_BIN="${BUILD:-build}/veil-kbs"
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL $1"; fail=$((fail + 1)); }
-finish() {
-	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
-	echo "kbs_sim: $pass passed, $fail failed"
-	[ "$fail" -eq 0 ]
-	exit
-}
 PIDS=()
+on_finish() {
+	local p
+	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
+}
+# The client's passes are counted, not printed, among the script's own.
+NODE_CHECKS_QUIET=1
 
-command -v node >/dev/null || { bad "node is needed for the KBS client"; finish; }
+node_require "the KBS client"
 [ -x "$KBS_BIN" ] || { bad "$KBS_BIN is missing: make check-tests"; finish; }
-[ -f tests/interop/node_modules/jose/package.json ] ||
-	(cd tests/interop && npm ci --no-audit --no-fund >/dev/null 2>&1) ||
-	{ bad "npm ci in tests/interop failed"; finish; }
+npm_packages_ready || finish
 
 # The simulated platform, the workload and its reference value.
 S="$TMP/sim"
@@ -101,16 +98,7 @@ start sample --policy "$TMP/sample-policy.json" --resource-policy "$TMP/sample-r
 
 KBS_URL="$URL_main" KBS_EXPIRING_URL="$URL_expiring" KBS_DEFAULT_URL="$URL_default" \
 	KBS_SAMPLE_URL="$URL_sample" VEIL="$VEIL" SIM_DIR="$S" WORKLOAD="$TMP/worker:$TMP/worker.json" \
-	WORKDIR="$TMP" SECRET="$SECRET" node tests/interop/kbs_client.mjs >"$TMP/client.out" 2>&1
-rc=$?
-while IFS= read -r line; do
-	case "$line" in
-	"ok "*) ok ;;
-	"FAIL "*) echo "$line"; fail=$((fail + 1)) ;;
-	*) echo "    $line" ;;
-	esac
-done <"$TMP/client.out"
-[ "$rc" -eq 0 ] || grep -q '^FAIL ' "$TMP/client.out" || bad "kbs_client.mjs exited $rc"
+	WORKDIR="$TMP" SECRET="$SECRET" run_node_checks "$NODE_DIR/kbs_client.mjs"
 
 # Metrics count what happened.
 curl -fsS "$URL_main/metrics" >"$TMP/metrics" 2>/dev/null && ok || bad "GET /metrics"
@@ -225,13 +213,8 @@ rm -f "$TMP/admin.port"
 start admin
 KBS_URL="$URL_admin" KBS_EXPIRING_URL="$URL_expiring" KBS_DEFAULT_URL="$URL_default" \
 	KBS_SAMPLE_URL="$URL_sample" VEIL="$VEIL" SIM_DIR="$S" WORKLOAD="$TMP/worker:$TMP/worker.json" WORKDIR="$TMP" \
-	SECRET="$SECRET" node tests/interop/kbs_client.mjs >"$TMP/client2.out" 2>&1
-while IFS= read -r line; do
-	case "$line" in
-	"ok "*) ok ;;
-	"FAIL "*) echo "admin-configured: $line"; fail=$((fail + 1)) ;;
-	esac
-done <"$TMP/client2.out"
+	SECRET="$SECRET" node "$NODE_DIR/kbs_client.mjs" >"$TMP/client2.out" 2>&1
+count_node_checks "$TMP/client2.out" "admin-configured: "
 grep -q "admin API disabled" "$TMP/admin.log" && ok || bad "the log says the admin API is off"
 "$KBS_BIN" --db "$TMP/w.db" --master-key "$TMP/main.key" --insecure-admin --port 0 \
 	--port-file "$TMP/w.port" 2>"$TMP/w.log" &

@@ -13,14 +13,6 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/cli/lib/expect.bash
 
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL $1"; fail=$((fail + 1)); }
-finish() {
-	echo "store_durability: $pass passed, $fail failed"
-	[ "$fail" -eq 0 ]
-	exit
-}
-
 W="${BUILD:-build}/tests/tools/store_writer"
 DB="$TMP/store.db" KEY="$TMP/master.key"
 ROUNDS=3

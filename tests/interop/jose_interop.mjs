@@ -22,59 +22,27 @@
 // exits 1 if any check failed.
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import crypto from "node:crypto";
-import { createInterface } from "node:readline";
 import * as jose from "jose";
+import { check, crashed, finish, LinePeer } from "./harness.mjs";
 
 const PEER = process.argv[2];
 if (!PEER) {
 	console.error("usage: node jose_interop.mjs PATH/TO/jose_peer");
 	process.exit(2);
 }
-const TIMEOUT_MS = 20000;
 const NOW = Math.floor(Date.now() / 1000);
 const te = new TextEncoder();
 const td = new TextDecoder();
 const hex = (s) => Buffer.from(typeof s === "string" ? te.encode(s) : s).toString("hex");
 
 // The one jose_peer process: a command out, one line back.
-class Peer {
-	constructor() {
-		this.proc = spawn(PEER, [], { stdio: ["pipe", "pipe", "pipe"] });
-		this.lines = [];
-		this.stderr = "";
-		this.proc.stderr.on("data", (d) => (this.stderr += d));
-		this.proc.stdin.on("error", () => {});
-		createInterface({ input: this.proc.stdout }).on("line", (l) => {
-			this.lines.push(l);
-			this.wake?.();
-		});
-		this.exited = new Promise((resolve) => this.proc.on("close", (code, signal) => {
-			this.done = true;
-			this.wake?.();
-			resolve(code ?? signal);
-		}));
-	}
-
-	async line() {
-		const deadline = Date.now() + TIMEOUT_MS;
-		while (!this.lines.length && !this.done) {
-			await new Promise((resolve) => {
-				this.wake = resolve;
-				setTimeout(resolve, Math.max(1, deadline - Date.now())).unref();
-			});
-			if (Date.now() >= deadline && !this.lines.length)
-				throw new Error(`jose_peer timed out${this.why()}`);
-		}
-		if (!this.lines.length) throw new Error(`jose_peer exited${this.why()}`);
-		return this.lines.shift();
-	}
-
+class Peer extends LinePeer {
 	// Sends a command; returns [tag, payload] of the answer.
 	async run(...words) {
-		this.proc.stdin.write(`${words.join(" ")}\n`);
+		this.write(words.join(" "));
 		const l = await this.line();
+		if (l === null) throw new Error(`jose_peer exited${this.why()}`);
 		const sp = l.indexOf(" ");
 		return [l.slice(0, sp), l.slice(sp + 1)];
 	}
@@ -91,29 +59,6 @@ class Peer {
 		const [got, payload] = await this.run(...words);
 		assert.equal(got, "error", `jose_peer accepted: ${got} ${payload.slice(0, 200)}`);
 		assert.match(payload, why);
-	}
-
-	async close() {
-		this.proc.stdin.end();
-		return this.exited;
-	}
-
-	why() {
-		return this.stderr ? `; stderr: ${this.stderr.slice(0, 2000)}` : "";
-	}
-}
-
-let passed = 0;
-let failed = 0;
-async function check(name, fn) {
-	try {
-		await fn();
-		passed++;
-		console.log(`ok ${name}`);
-	} catch (e) {
-		failed++;
-		const why = String((e && e.message) || e).replace(/\s*\n\s*/g, " ");
-		console.log(`FAIL ${name}: ${why}`);
 	}
 }
 
@@ -164,7 +109,7 @@ async function veilEncryptsTo(peer, name, tee, crv) {
 }
 
 async function main() {
-	const peer = new Peer();
+	const peer = new Peer(PEER);
 
 	// --- a. Veil encrypts, jose decrypts ---
 	for (const crv of ["P-256", "P-384", "P-521"]) {
@@ -359,17 +304,11 @@ async function main() {
 		});
 
 	await check("jose_peer exits cleanly at the end of its input", async () => {
-		const status = await peer.close();
-		assert.equal(status, 0, `jose_peer exited ${status}${peer.why()}`);
-		assert.equal(peer.lines.length, 0, `more output: ${peer.lines.join(" | ").slice(0, 300)}`);
+		await peer.closeClean();
 		assert.doesNotMatch(peer.stderr, /Sanitizer|runtime error/, `sanitizer report${peer.why()}`);
 	});
 
-	console.log(`# ${passed} passed, ${failed} failed`);
-	process.exit(failed ? 1 : 0);
+	finish();
 }
 
-main().catch((e) => {
-	console.log(`FAIL jose_interop.mjs crashed: ${e.stack || e}`);
-	process.exit(1);
-});
+main().catch(crashed("jose_interop.mjs"));

@@ -6,11 +6,13 @@
 // Usage: node kbs_client.mjs   (environment: KBS_URL, KBS_EXPIRING_URL,
 //   KBS_DEFAULT_URL, VEIL, SIM_DIR, WORKLOAD (colon-separated files),
 //   WORKDIR, SECRET (the resource's expected content))
-// Prints "ok <check>" or "FAIL <check>: <why>" per check.
+// Prints "ok <check>" or "FAIL <check>: <why>" per check, then a "#"
+// summary; exits 1 if any check failed.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import * as jose from "jose";
+import { check, finish } from "./harness.mjs";
 
 const env = (k) => {
 	if (!process.env[k]) throw new Error(`${k} is not set`);
@@ -18,17 +20,7 @@ const env = (k) => {
 };
 const KBS = env("KBS_URL");
 const ERR_PREFIX = "https://github.com/confidential-containers/kbs/errors/";
-let failures = 0;
 
-async function check(name, fn) {
-	try {
-		await fn();
-		console.log(`ok ${name}`);
-	} catch (e) {
-		failures++;
-		console.log(`FAIL ${name}: ${e.message}`);
-	}
-}
 function expect(cond, why) {
 	if (!cond) throw new Error(why);
 }
@@ -323,4 +315,4 @@ await check("sample: report data for another nonce, padded, or with devices is 4
 	expectError((await sampleAttest(base, ec, (e) => ({ ...e, extra: 1 }))).r, 401, "AttestationError");
 });
 
-process.exit(failures === 0 ? 0 : 1);
+finish();

@@ -20,9 +20,8 @@
 // exits 1 if any check failed.
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { createInterface } from "node:readline";
 import { BHttpDecoder, BHttpEncoder } from "bhttp-js";
+import { check, crashed, finish, LinePeer } from "./harness.mjs";
 import * as ohttp from "./ohttp_node.mjs";
 
 const PEER = process.argv[2];
@@ -30,44 +29,11 @@ if (!PEER) {
 	console.error("usage: node ohttp_interop.mjs PATH/TO/ohttp_peer");
 	process.exit(2);
 }
-const TIMEOUT_MS = 20000;
 const te = new TextEncoder();
 const td = new TextDecoder();
 
 // One ohttp_peer process; lines come out one message at a time.
-class Peer {
-	constructor(args) {
-		this.proc = spawn(PEER, args, { stdio: ["pipe", "pipe", "pipe"] });
-		this.lines = [];
-		this.waiting = null;
-		this.stderr = "";
-		this.proc.stderr.on("data", (d) => (this.stderr += d));
-		this.proc.stdin.on("error", () => {}); // the peer may exit first
-		createInterface({ input: this.proc.stdout }).on("line", (l) => {
-			this.lines.push(l);
-			this.wake?.();
-		});
-		this.exited = new Promise((resolve) => this.proc.on("close", (code, signal) => {
-			this.done = true;
-			this.wake?.();
-			resolve(code ?? signal);
-		}));
-	}
-
-	// The next line, or null once the peer has exited.
-	async line() {
-		const deadline = Date.now() + TIMEOUT_MS;
-		while (!this.lines.length && !this.done) {
-			await new Promise((resolve) => {
-				this.wake = resolve;
-				setTimeout(resolve, Math.max(1, deadline - Date.now())).unref();
-			});
-			if (Date.now() >= deadline && !this.lines.length)
-				throw new Error(`ohttp_peer timed out${this.why()}`);
-		}
-		return this.lines.length ? this.lines.shift() : null;
-	}
-
+class Peer extends LinePeer {
 	// Reads "TAG PAYLOAD" and returns the payload; an error line throws.
 	async expect(tag) {
 		const l = await this.line();
@@ -83,26 +49,8 @@ class Peer {
 	}
 
 	send(tag, bytes) {
-		this.proc.stdin.write(`${tag} ${ohttp.hex(bytes)}\n`);
+		this.write(`${tag} ${ohttp.hex(bytes)}`);
 	}
-
-	// Ends the input and returns the exit status.
-	async close() {
-		this.proc.stdin.end();
-		return this.exited;
-	}
-
-	why() {
-		return this.stderr ? `; stderr: ${this.stderr.slice(0, 2000)}` : "";
-	}
-}
-
-// Every peer must exit 0 after a clean exchange (a sanitizer report makes
-// this fail too).
-async function closeClean(peer) {
-	const status = await peer.close();
-	assert.equal(status, 0, `ohttp_peer exited ${status}${peer.why()}`);
-	assert.equal(peer.lines.length, 0, `more output: ${peer.lines.join(" | ").slice(0, 300)}`);
 }
 
 // A request Veil must refuse: an "error" line, exit 1, nothing decrypted.
@@ -119,20 +67,6 @@ async function expectRefused(peer, tag, message, want) {
 	// A sanitizer build also exits 1 on a leak: look for its report.
 	assert.doesNotMatch(peer.stderr, /Sanitizer|runtime error/,
 		`sanitizer report on the error path; ${said}`);
-}
-
-let passed = 0;
-let failed = 0;
-async function check(name, fn) {
-	try {
-		await fn();
-		passed++;
-		console.log(`ok ${name}`);
-	} catch (e) {
-		failed++;
-		const why = String((e && e.message) || e).replace(/\s*\n\s*/g, " ");
-		console.log(`FAIL ${name}: ${why}`);
-	}
 }
 
 // --- Fixtures ---
@@ -226,7 +160,7 @@ const CHUNK = 16;
 
 // A Veil gateway, its key configuration checked against what it must offer.
 async function veilGateway() {
-	const peer = new Peer(["server", String(KEY_ID), String(CHUNK)]);
+	const peer = new Peer(PEER, ["server", String(KEY_ID), String(CHUNK)]);
 	const configs = ohttp.parseKeys(ohttp.unhex(await peer.expect("keys")));
 	assert.equal(configs.length, 1);
 	assert.equal(configs[0].keyId, KEY_ID);
@@ -297,7 +231,7 @@ async function main() {
 
 	await check("a. Veil gateway exits cleanly at the end of its input", async () => {
 		assert.ok(gw, "no gateway");
-		await closeClean(gw.peer);
+		await gw.peer.closeClean();
 	});
 
 	for (const aead of AEAD_IDS) {
@@ -311,7 +245,7 @@ async function main() {
 				// first: section 3.2 says a client skips it.
 				const p256 = ohttp.concat([1, 0, 0x10], new Uint8Array(65), [0, 4, 0, 1, 0, 1]);
 				const keys = ohttp.hex(ohttp.encodeKeys([p256, key.config]));
-				const peer = new Peer(["client", keys, ...(chunked ? ["chunked", "9"] : [])]);
+				const peer = new Peer(PEER, ["client", keys, ...(chunked ? ["chunked", "9"] : [])]);
 				const req = ohttp.unhex(await peer.expect(chunked ? "chunked-request" : "request"));
 				const opened = chunked
 					? await ohttp.decapChunkedRequest(key, req)
@@ -324,7 +258,7 @@ async function main() {
 					: await ohttp.encapResponse(opened.state, bhttp);
 				peer.send(chunked ? "chunked-response" : "response", res);
 				assertSeenResponse(JSON.parse(await peer.expect("seen")), text);
-				await closeClean(peer);
+				await peer.closeClean();
 			});
 		}
 	}
@@ -373,18 +307,14 @@ async function main() {
 	});
 	await check("d. Veil client refuses a response with a flipped byte", async () => {
 		const key = await ohttp.newGatewayKey(9, aead);
-		const peer = new Peer(["client", ohttp.hex(ohttp.encodeKeys([key.config]))]);
+		const peer = new Peer(PEER, ["client", ohttp.hex(ohttp.encodeKeys([key.config]))]);
 		const opened = await ohttp.decapRequest(key, ohttp.unhex(await peer.expect("request")));
 		const res = await ohttp.encapResponse(opened.state, (await nodeResponse("x")).bhttp);
 		res[res.length - 1] ^= 0x01;
 		await expectRefused(peer, "response", res, /verification failed/);
 	});
 
-	console.log(`# ${passed} passed, ${failed} failed`);
-	process.exit(failed ? 1 : 0);
+	finish();
 }
 
-main().catch((e) => {
-	console.log(`FAIL ohttp_interop.mjs crashed: ${e.stack || e}`);
-	process.exit(1);
-});
+main().catch(crashed("ohttp_interop.mjs"));

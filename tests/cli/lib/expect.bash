@@ -1,8 +1,13 @@
 # Shared by the tests/cli/*.sh conformance scripts (sourced, not run): a
-# temporary folder, pass/fail counters, `expect`, which runs
-# `veil verify --json` and checks its exit code and output, and `expect_run`,
-# which does the same for any veil command that prints JSON.
+# temporary folder, pass/fail counters with `ok`, `bad` and `finish` for the
+# checks a script makes itself, `expect`, which runs `veil verify --json` and
+# checks its exit code and output, and `expect_run`, which does the same for
+# any veil command that prints JSON.
 #
+#   ok                        count a pass
+#   bad WHY                   count a failure and print "FAIL WHY"
+#   finish                    print "SCRIPT: N passed, M failed" and exit,
+#                             nonzero if anything failed
 #   expect NAME EXIT [JQ-FILTER] -- veil verify args...
 #   expect_run NAME EXIT [JQ-FILTER] -- veil-subcommand args...
 # JQ-FILTER (optional) must evaluate to true on the JSON output.
@@ -13,6 +18,22 @@ TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 pass=0
 fail=0
+
+ok() { pass=$((pass + 1)); }
+bad() {
+	echo "FAIL $1"
+	fail=$((fail + 1))
+}
+
+# A script that started processes defines on_finish to stop them; finish
+# runs it first, so that an early finish (a check the rest depends on
+# failed) leaves nothing running either.
+finish() {
+	if declare -F on_finish >/dev/null; then on_finish; fi
+	echo "$(basename "$0" .sh): $pass passed, $fail failed"
+	[ "$fail" -eq 0 ]
+	exit
+}
 
 expect() {
 	local name="$1" want="$2"
