@@ -538,6 +538,22 @@ TEST(durability_settings)
 	EXPECT(store_pragma_is(f.s, "PRAGMA busy_timeout", "5000"));
 	EXPECT(store_pragma_is(f.s, "PRAGMA secure_delete", "1"));
 	EXPECT(store_pragma_is(f.s, "SELECT version FROM schema_version", "1"));
+	/* Session writes relax the fsync for themselves only: every session
+	 * call leaves FULL in force for the secrets written after it. */
+	{
+		veil_store_session sess = {.id = "d00d", .tee = "sim", .expires = 100};
+		size_t removed;
+		EXPECT_OK(veil_store_session_create(f.s, &sess));
+		EXPECT(store_pragma_is(f.s, "PRAGMA synchronous", "2"));
+		EXPECT_OK(veil_store_session_attest(f.s, "d00d", sess.nonce, "t", "{}", "{}", 100));
+		EXPECT(store_pragma_is(f.s, "PRAGMA synchronous", "2"));
+		EXPECT_ERR(veil_store_session_attest(f.s, "d00d", sess.nonce, "t", "{}", "{}", 100),
+			   VEIL_E_MISMATCH);
+		EXPECT(store_pragma_is(f.s, "PRAGMA synchronous", "2"));
+		EXPECT_OK(veil_store_session_collect(f.s, 200, &removed));
+		EXPECT(removed == 1);
+		EXPECT(store_pragma_is(f.s, "PRAGMA synchronous", "2"));
+	}
 	fx_done(&f);
 }
 

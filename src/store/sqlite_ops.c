@@ -260,6 +260,23 @@ out:
 	return err;
 }
 
+/*
+ * Sessions last minutes, and a lost one costs a guest one more handshake,
+ * so their writes skip the fsync a secret's write needs (sqlite.c):
+ * synchronous=NORMAL for the one statement, FULL again after it, under the
+ * store's lock. In WAL mode that is still crash-consistent, and a process
+ * crash (kill -9) loses nothing; only a power loss can roll back the last
+ * session writes. If FULL cannot be restored the call fails, so no later
+ * write of a secret can run without its fsync unnoticed.
+ */
+static veil_err session_sync(sq_store *q, bool relaxed)
+{
+	int rc = sqlite3_exec(q->db,
+			      relaxed ? "PRAGMA synchronous = NORMAL" : "PRAGMA synchronous = FULL",
+			      NULL, NULL, NULL);
+	return rc == SQLITE_OK ? VEIL_OK : sq_fail(q, rc, "setting synchronous");
+}
+
 static veil_err ses_create(void *be, const veil_store_session *sess)
 {
 	sq_store *q = be;
@@ -273,12 +290,16 @@ static veil_err ses_create(void *be, const veil_store_session *sess)
 	sqlite3_bind_int64(st, 4, sess->expires);
 	bind_text(st, 5, sess->tee_pubkey);
 	bind_text(st, 6, sess->ear);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+	err = session_sync(q, true);
+	rc = err == VEIL_OK ? sqlite3_step(st) : SQLITE_DONE;
+	if (err == VEIL_OK && rc == SQLITE_CONSTRAINT_PRIMARYKEY)
 		err = veil_fail(VEIL_E_USAGE, "a session with this id exists already");
-	else if (rc != SQLITE_DONE)
+	else if (err == VEIL_OK && rc != SQLITE_DONE)
 		err = sq_fail(q, rc, "creating a session");
-	op_end(q, st);
+	sq_done(st);
+	if (session_sync(q, false) != VEIL_OK)
+		err = VEIL_E_IO;
+	pthread_mutex_unlock(&q->lock);
 	return err;
 }
 
@@ -376,11 +397,14 @@ static veil_err ses_attest(void *be, const char *id, const uint8_t nonce[32], co
 	bind_text(st, 4, ear);
 	sqlite3_bind_int64(st, 5, expires);
 	bind_blob(st, 6, nonce, 32);
-	rc = sqlite3_step(st);
+	err = session_sync(q, true);
+	rc = err == VEIL_OK ? sqlite3_step(st) : SQLITE_DONE;
 	sq_done(st);
-	if (rc != SQLITE_DONE) {
+	if (session_sync(q, false) != VEIL_OK)
+		err = VEIL_E_IO;
+	if (err == VEIL_OK && rc != SQLITE_DONE) {
 		err = sq_fail(q, rc, "attesting a session");
-	} else if (sqlite3_changes(q->db) != 1) {
+	} else if (err == VEIL_OK && sqlite3_changes(q->db) != 1) {
 		/* Nothing changed: say why, for the caller's error reply. */
 		st = q->st[SQ_SES_GET];
 		err = ses_find(q, st, id);
@@ -409,9 +433,13 @@ static veil_err ses_collect(void *be, int64_t now, size_t *removed)
 	veil_err err;
 
 	sqlite3_bind_int64(st, 1, now);
-	err = step_done(q, st, "collecting expired sessions");
+	err = session_sync(q, true);
+	if (err == VEIL_OK)
+		err = step_done(q, st, "collecting expired sessions");
 	if (err == VEIL_OK)
 		*removed = (size_t)sqlite3_changes(q->db);
+	if (session_sync(q, false) != VEIL_OK)
+		err = VEIL_E_IO;
 	op_end(q, st);
 	return err;
 }
