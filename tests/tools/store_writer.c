@@ -208,6 +208,7 @@ int main(int argc, char **argv)
 		if (errno == 0 && argv[4][0] >= '0' && argv[4][0] <= '9' && *end == 0)
 			return cmd_run(argv[2], argv[3], start);
 	}
-	fprintf(stderr, "usage: store_writer init DB KEY | run DB KEY START | value N | check DB KEY\n");
+	fprintf(stderr,
+		"usage: store_writer init DB KEY | run DB KEY START | value N | check DB KEY\n");
 	return 2;
 }
