@@ -163,8 +163,8 @@ static veil_err admin_token(const char *path, char **token)
 	err = veil_jwk_parse_private_bytes(buf, len, &key);
 	veil_free_secret(buf, len);
 	TRY(err);
-	claims = json_pack("{s:I, s:I}", "iat", (json_int_t)now, "exp",
-			   (json_int_t)(now + ADMIN_TOKEN_LIFETIME));
+	claims = json_pack("{s:s, s:I, s:I}", "aud", "veil-kbs-admin", "iat", (json_int_t)now,
+			   "exp", (json_int_t)(now + ADMIN_TOKEN_LIFETIME));
 	err = claims != NULL ? veil_jwt_sign(key, NULL, claims, token, &tlen)
 			     : veil_fail(VEIL_E_NOMEM, "out of memory");
 	json_decref(claims);
@@ -202,7 +202,7 @@ static int admin_call(const kbs_args *a, const char *method, const char *path, c
 	req.ca_file = a->ca;
 	err = veil_http_client_fetch(&req, &resp);
 	veil_wipe(auth, sizeof auth);
-	free(token);
+	veil_free_secret(token, strlen(token));
 	if (err != VEIL_OK) {
 		fprintf(stderr, "veil kbs: %s: %s\n", url, veil_err_detail());
 		rc = CLI_EXIT_FAILED;

@@ -120,7 +120,7 @@ static int options_parse(int argc, char **argv, kbs_options *o)
 			if (!number(v, 0, 64, &o->threads))
 				goto bad_number;
 		} else if (strcmp(a, "--token-lifetime") == 0) {
-			if (!number(v, 10, 86400, &o->token_lifetime))
+			if (!number(v, 1, 86400, &o->token_lifetime))
 				goto bad_number;
 		} else if (strcmp(a, "--session-lifetime") == 0) {
 			if (!number(v, 1, 86400, &o->session_lifetime))
@@ -135,6 +135,13 @@ static int options_parse(int argc, char **argv, kbs_options *o)
 		continue;
 	bad_number:
 		fprintf(stderr, "veil-kbs: %s: \"%s\" is not a number in range\n", a, v);
+		return 2;
+	}
+	/* Without authentication the admin API is for one's own machine only. */
+	if (o->insecure_admin && strcmp(o->listen, "127.0.0.1") != 0 &&
+	    strcmp(o->listen, "::1") != 0) {
+		fprintf(stderr, "veil-kbs: --insecure-admin is allowed only on a loopback address "
+				"(--listen 127.0.0.1 or ::1)\n");
 		return 2;
 	}
 	if (o->admin_key != NULL && o->insecure_admin) {

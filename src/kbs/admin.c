@@ -4,12 +4,15 @@
  * register reference values (docs/kbs.md).
  *
  * Every call carries "Authorization: Bearer <JWT>" signed by the admin key
- * the daemon was started with (Ed25519 or ES256), with an "exp" no more
- * than an hour ahead, so a leaked token is short-lived. No admin key means
+ * the daemon was started with (Ed25519 or ES256), with "aud"
+ * "veil-kbs-admin" and an "exp" no more than an hour ahead, so a leaked
+ * token is short-lived. No admin key means
  * every call is refused; --insecure-admin (development) lets all through
  * and the daemon says so at every start. A document is validated before it
  * is stored and installed, so a bad policy never replaces a good one.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kbs/kbs_internal.h"
@@ -19,6 +22,25 @@
 
 #define ADMIN_TOKEN_MAX_AHEAD 3600 /* seconds: the longest admin token accepted */
 #define ADMIN_LEEWAY          30
+/* The audience an admin token must name, so that no other JWT the admin
+ * key ever signed (for another service) opens the admin API. */
+#define ADMIN_AUDIENCE "veil-kbs-admin"
+
+static bool audience_ok(const json_t *claims)
+{
+	const json_t *aud = json_object_get(claims, "aud");
+	json_t *v;
+	size_t i;
+
+	if (json_is_string(aud))
+		return strcmp(json_string_value(aud), ADMIN_AUDIENCE) == 0;
+	json_array_foreach((json_t *)aud, i, v)
+	{
+		if (json_is_string(v) && strcmp(json_string_value(v), ADMIN_AUDIENCE) == 0)
+			return true;
+	}
+	return false;
+}
 
 static bool admin_authorized(veil_kbs *k, veil_http_request *r)
 {
@@ -45,6 +67,8 @@ static bool admin_authorized(veil_kbs *k, veil_http_request *r)
 	if (err == VEIL_OK && json_integer_value(exp) > rules.now + ADMIN_TOKEN_MAX_AHEAD)
 		err = veil_fail(VEIL_E_USAGE, "the token's exp is more than %d seconds ahead",
 				ADMIN_TOKEN_MAX_AHEAD);
+	if (err == VEIL_OK && !audience_ok(claims))
+		err = veil_fail(VEIL_E_USAGE, "the token's \"aud\" must be \"%s\"", ADMIN_AUDIENCE);
 	json_decref(claims);
 	if (err != VEIL_OK) {
 		kbs_reply_error(r, 401, "AdminAuth", "admin token refused: %s", veil_err_detail());
@@ -167,13 +191,46 @@ out:
 	return err;
 }
 
+/* Stores a document and installs the set built with it, as one step: admin
+ * changes run one at a time (two racing could otherwise install a set
+ * built before the later one), and a document that validates alone but
+ * makes the set fail to build (a reference value clash across names) is
+ * taken back out, so the store never holds what the next start would
+ * refuse to load. */
 static void install(veil_kbs *k, veil_http_request *r, const char *kind, const char *name,
 		    const uint8_t *doc, size_t len)
 {
-	veil_err err = kbs_doc_install(k, kind, name, doc, len);
+	uint8_t *old = NULL;
+	size_t old_len = 0;
+	bool had_old = false;
+	veil_err err;
 
+	pthread_mutex_lock(&k->admin_lock);
+	err = veil_store_doc_get(k->config.store, kind, name, &old, &old_len);
 	if (err == VEIL_OK)
+		had_old = true;
+	else if (err == VEIL_E_NOT_FOUND)
+		err = VEIL_OK;
+	if (err == VEIL_OK)
+		err = kbs_doc_install(k, kind, name, doc, len);
+	if (err == VEIL_OK) {
 		err = kbs_policies_reload(k);
+		if (err != VEIL_OK) {
+			char why[VEIL_ERR_DETAIL_MAX];
+			veil_err undo;
+			snprintf(why, sizeof why, "%s", veil_err_detail());
+			undo = had_old
+				   ? veil_store_doc_put(k->config.store, kind, name, old, old_len)
+				   : veil_store_doc_delete(k->config.store, kind, name);
+			if (undo != VEIL_OK)
+				kbs_log(k, "admin.undo_failed",
+					json_pack("{s:s, s:s, s:s}", "kind", kind, "name", name,
+						  "reason", veil_err_detail()));
+			(void)veil_fail(err, "%s", why);
+		}
+	}
+	pthread_mutex_unlock(&k->admin_lock);
+	free(old);
 	reply_done(r, err, kind);
 }
 

@@ -151,7 +151,9 @@ static void failed_in(const json_t *part, const char *name, char *out, size_t le
 		if (json_is_true(json_object_get(c, "ok")) || *used + 1 >= len)
 			continue;
 		n = snprintf(out + *used, len - *used, "%s%s.%s", *used > 0 ? ", " : "", name,
-			     json_string_value(json_object_get(c, "name")));
+			     json_string_value(json_object_get(c, "name")) != NULL
+				 ? json_string_value(json_object_get(c, "name"))
+				 : "?");
 		*used = n < 0 || (size_t)n >= len - *used ? len - 1 : *used + (size_t)n;
 	}
 }
@@ -288,9 +290,14 @@ void kbs_handle_attest(veil_http_request *r, void *user)
 			  ? kbs_token_sign(k, ear, &token)
 			  : veil_fail(VEIL_E_NOMEM, "out of memory");
 	}
-	if (err == VEIL_OK)
+	/* The attested session lasts no longer than its token: the cookie must
+	 * not outlive what --token-lifetime allows a bearer token. */
+	if (err == VEIL_OK) {
+		int64_t until = now + k->config.token_lifetime_s;
 		err = veil_store_session_attest(k->config.store, sess.id, sess.nonce, token,
-						pub_text, ear_text, sess.expires);
+						pub_text, ear_text,
+						until < sess.expires ? until : sess.expires);
+	}
 	if (err != VEIL_OK) {
 		kbs_reply_error(r, err == VEIL_E_MISMATCH ? 401 : 500, "AttestationError",
 				"RCAR handshake Attest failed: %s", veil_err_detail());
@@ -320,7 +327,7 @@ out:
 	json_decref(a.doc);
 	veil_jwk_free(pub);
 	free(bundle);
-	free(token);
+	veil_free_secret(token, token != NULL ? strlen(token) : 0);
 	free(pub_text);
 	free(ear_text);
 	json_decref(result);

@@ -110,6 +110,7 @@ veil_err veil_kbs_new(const veil_kbs_config *c, veil_kbs **out)
 		return veil_fail(VEIL_E_NOMEM, "cannot create a thread key");
 	}
 	pthread_mutex_init(&k->lock, NULL);
+	pthread_mutex_init(&k->admin_lock, NULL);
 	CHECK(token_key_load(k));
 	/* Documents given at start are installed in the store, which is then
 	 * the one source of the policies in force (policies.c). */
@@ -142,6 +143,7 @@ void veil_kbs_free(veil_kbs *k)
 	json_decref(k->token_jwk);
 	kbs_policies_put(k->policies);
 	pthread_mutex_destroy(&k->lock);
+	pthread_mutex_destroy(&k->admin_lock);
 	free(k);
 }
 

@@ -56,9 +56,10 @@ typedef struct kbs_policies {
 
 struct veil_kbs {
 	veil_kbs_config config;
-	veil_jwk *token_key;  /* ES256, persisted in the store */
-	json_t *token_jwk;    /* its public half, for the token header */
-	pthread_mutex_t lock; /* guards the policies pointer */
+	veil_jwk *token_key;        /* ES256, persisted in the store */
+	json_t *token_jwk;          /* its public half, for the token header */
+	pthread_mutex_t lock;       /* guards the policies pointer */
+	pthread_mutex_t admin_lock; /* one admin change at a time: store, build, install */
 	kbs_policies *policies;
 	pthread_key_t verifier_key; /* one veil_verifier per HTTP thread */
 	kbs_metrics metrics;

@@ -139,7 +139,13 @@ void kbs_handle_resource(veil_http_request *r, void *user)
 	if (!allowed) {
 		result = "denied";
 		kbs_metrics_release(k, false, kbs_clock() - t0);
-		kbs_reply_error(r, 403, "PolicyDeny", "%s is not released: %s", path, detail);
+		/* Which rule refused is the operator's to know, not the caller's:
+		 * it would tell a refused caller how the policy is built. */
+		kbs_reply_error(r, 403, "PolicyDeny",
+				"%s is not released to this attestation result", path);
+		kbs_log(k, "resource.denied",
+			json_pack("{s:s, s:s, s:s}", "path", path, "peer", veil_http_peer(r),
+				  "reason", detail));
 		goto out;
 	}
 	err = veil_store_resource_get(k->config.store, path, &value, &value_len);

@@ -86,6 +86,10 @@ start main --policy "$TMP/policy.json" --reference-values "$TMP/rv.json" \
 start expiring --policy "$TMP/policy.json" --reference-values "$TMP/rv.json" \
 	--resource-policy "$TMP/resource-policy.json" --session-lifetime 1
 start default --resource-policy "$TMP/resource-policy.json"
+start short --policy "$TMP/policy.json" --reference-values "$TMP/rv.json" \
+	--resource-policy "$TMP/resource-policy.json" --token-lifetime 1 --session-lifetime 3600
+"$KBS_BIN" put-resource --db "$TMP/short.db" --master-key "$TMP/short.key" default/model/key \
+	"$TMP/secret" 2>/dev/null && ok || bad "put-resource into the short-token broker's store"
 echo '{"version": 1, "id": "sample-dev", "sample": {}}' >"$TMP/sample-policy.json"
 cat >"$TMP/sample-rp.json" <<JSON
 {"version": 1,
@@ -97,7 +101,7 @@ start sample --policy "$TMP/sample-policy.json" --resource-policy "$TMP/sample-r
 	"$TMP/secret" 2>/dev/null && ok || bad "put-resource into the sample broker's store"
 
 KBS_URL="$URL_main" KBS_EXPIRING_URL="$URL_expiring" KBS_DEFAULT_URL="$URL_default" \
-	KBS_SAMPLE_URL="$URL_sample" VEIL="$VEIL" SIM_DIR="$S" WORKLOAD="$TMP/worker:$TMP/worker.json" \
+	KBS_SAMPLE_URL="$URL_sample" KBS_SHORT_TOKEN_URL="$URL_short" VEIL="$VEIL" SIM_DIR="$S" WORKLOAD="$TMP/worker:$TMP/worker.json" \
 	WORKDIR="$TMP" SECRET="$SECRET" run_node_checks "$NODE_DIR/kbs_client.mjs"
 
 # Metrics count what happened.
@@ -187,21 +191,22 @@ import { readFileSync } from "node:fs";
 const jwk = JSON.parse(readFileSync(process.env.ADMIN_JWK, "utf8"));
 const key = await jose.importJWK(jwk, "EdDSA");
 const now = Math.floor(Date.now() / 1000);
-const sign = (c) => new jose.SignJWT(c).setProtectedHeader({ alg: "EdDSA" }).sign(key);
+const sign = (c) => new jose.SignJWT({ aud: "veil-kbs-admin", ...c }).setProtectedHeader({ alg: "EdDSA" }).sign(key);
 console.log(await sign({ iat: now - 600, exp: now - 300 }));
 console.log(await sign({ iat: now, exp: now + 86400 }));
+console.log(await sign({ iat: now, exp: now + 60, aud: "another-service" }));
 console.log(Buffer.from(`{"alg":"none"}`).toString("base64url") + "." +
 	Buffer.from(JSON.stringify({ exp: now + 60 })).toString("base64url") + ".");
 console.log(await sign({ iat: now }));
 console.log(await sign({ iat: now, exp: now + 60 }));
 ') >"$TMP/tokens" 2>"$TMP/err" && ok || bad "minting admin tokens with jose"
 n=0
-for want in 401 401 401 401 200; do
+for want in 401 401 401 401 401 200; do
 	n=$((n + 1))
 	tok="$(sed -n "${n}p" "$TMP/tokens")"
 	code="$(curl -s -o "$TMP/body" -w '%{http_code}' -X DELETE -H "Authorization: Bearer $tok" \
 		"$URL_admin/kbs/v0/resource/default/other/secret")"
-	[ "$code" = "$want" ] && ok || bad "admin token $n (expired, a day ahead, alg none, no exp, good): $code, want $want"
+	[ "$code" = "$want" ] && ok || bad "admin token $n (expired, a day ahead, another audience, alg none, no exp, good): $code, want $want"
 done
 check_rc "admin: delete of an absent resource is refused" 1 "$VEIL" kbs delete-resource "${A[@]}" \
 	default/other/secret
@@ -212,7 +217,7 @@ wait "${PIDS[${#PIDS[@]} - 1]}" 2>/dev/null
 rm -f "$TMP/admin.port"
 start admin
 KBS_URL="$URL_admin" KBS_EXPIRING_URL="$URL_expiring" KBS_DEFAULT_URL="$URL_default" \
-	KBS_SAMPLE_URL="$URL_sample" VEIL="$VEIL" SIM_DIR="$S" WORKLOAD="$TMP/worker:$TMP/worker.json" WORKDIR="$TMP" \
+	KBS_SAMPLE_URL="$URL_sample" KBS_SHORT_TOKEN_URL="$URL_short" VEIL="$VEIL" SIM_DIR="$S" WORKLOAD="$TMP/worker:$TMP/worker.json" WORKDIR="$TMP" \
 	SECRET="$SECRET" node "$NODE_DIR/kbs_client.mjs" >"$TMP/client2.out" 2>&1
 count_node_checks "$TMP/client2.out" "admin-configured: "
 grep -q "admin API disabled" "$TMP/admin.log" && ok || bad "the log says the admin API is off"
@@ -223,6 +228,9 @@ for _ in $(seq 1 100); do [ -s "$TMP/w.port" ] && break; sleep 0.05; done
 kill "$p" 2>/dev/null
 wait "$p" 2>/dev/null
 grep -q "WARNING: --insecure-admin" "$TMP/w.log" && ok || bad "--insecure-admin warns at start"
+"$KBS_BIN" --db "$TMP/w.db" --master-key "$TMP/main.key" --insecure-admin --listen 0.0.0.0 \
+	--port 0 >/dev/null 2>"$TMP/err"
+[ $? -eq 2 ] && grep -q loopback "$TMP/err" && ok || bad "--insecure-admin is refused off loopback"
 
 # Over TLS: the session cookie gets HttpOnly and Secure, and plain HTTP to
 # the TLS port gets nowhere.

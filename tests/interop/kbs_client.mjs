@@ -261,6 +261,15 @@ await check("attest: an expired session is 401", async () => {
 	await new Promise((r) => setTimeout(r, 2100));
 	expectError(await post(base, "/kbs/v0/attest", attestBody(s.nonce, ec.jwk, ev), s.cookie), 401, "AttestationError");
 });
+await check("token lifetime: the attested session's cookie lasts no longer than its token", async () => {
+	const base = env("KBS_SHORT_TOKEN_URL");
+	const s = await handshake(base, ec);
+	const r1 = await get(base, RES, { cookie: s.cookie });
+	expect(r1.res.status === 200, `at once: ${r1.res.status} ${r1.text}`);
+	await new Promise((r) => setTimeout(r, 2100));
+	expectError(await get(base, RES, { cookie: s.cookie }), 401, "TokenNotFound");
+	expectError(await get(base, RES, { authorization: `Bearer ${s.token}` }), 401, "TokenNotFound");
+});
 await check("default policy: no sim root is trusted, so sim evidence gets no token", async () => {
 	const base = env("KBS_DEFAULT_URL");
 	const s = await auth(base);
