@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job until the whole system exists. First the attestation loop on
 # the simulated TEE (sim init, attest with a GPU, verify, appraise: affirming,
-# then refused by the default policy and for a changed workload); then
+# then refused by the default policy and for a changed workload), and the
+# key broker releasing a model key to that worker and refusing another; then
 # `veil verify` and `veil appraise` on real evidence from real hardware in the
 # shared test data: AMD SEV-SNP reports from Milan (a debug guest) and Turin,
 # an Intel TDX quote with its Intel collateral, a tampered copy that must be
@@ -68,6 +69,37 @@ echo "== Another workload (only the binary, no configuration): not the expected 
 "$VEIL" attest --tee sim --sim "$tmp/sim" --gpu --runtime-data "$tmp/rt.json" \
 	--workload "$tmp/worker" --out "$tmp/ev2.json"
 ear appraise --policy "$tmp/policy.json" --reference-values "$tmp/rv.json" "$tmp/ev2.json"
+
+echo
+echo "== The key broker: veil-kbs on loopback, configured through its admin API, releases a"
+echo "   model key only to the sim worker whose evidence the policy affirms"
+KBS="${BUILD:-build}/veil-kbs"
+say kbs keys --out "$tmp/admin"
+"$KBS" --db "$tmp/kbs.db" --master-key "$tmp/kbs.key" --create-master-key --port 0 \
+	--port-file "$tmp/kbs.port" --admin-key "$tmp/admin.pub.jwk" 2>"$tmp/kbs.log" &
+kbs_pid=$!
+for _ in $(seq 1 100); do [ -s "$tmp/kbs.port" ] && break; sleep 0.05; done
+url="http://127.0.0.1:$(cat "$tmp/kbs.port")"
+printf 'the model key\n' >"$tmp/model.key"
+printf '{"version":1,"rules":[{"resources":"default/model/*","status":["affirming"],"tee":["sim"],"allow_insecure":true}]}' \
+	>"$tmp/resource-policy.json"
+A=(--url "$url" --admin-key "$tmp/admin.jwk")
+# veil kbs fetch attests the CPU only: the same policy without its GPU rule.
+jq 'del(.gpu)' "$tmp/policy.json" >"$tmp/kbs-policy.json"
+say kbs set-policy "${A[@]}" "$tmp/kbs-policy.json"
+say kbs add-reference-values "${A[@]}" "$tmp/rv.json"
+say kbs set-resource-policy "${A[@]}" "$tmp/resource-policy.json"
+say kbs put-resource "${A[@]}" default/model/key "$tmp/model.key"
+echo
+echo "== The worker: auth, sim evidence bound to the broker's nonce and a fresh key, attest,"
+echo "   then the key as a JWE to that key, decrypted in memory"
+say kbs fetch --url "$url" --sim "$tmp/sim" --workload "$tmp/worker" --workload "$tmp/worker.json" \
+	default/model/key
+echo
+echo "== Another workload asks for the same key: refused"
+say kbs fetch --url "$url" --sim "$tmp/sim" --workload "$tmp/worker" default/model/key
+kill -TERM "$kbs_pid"
+wait "$kbs_pid" 2>/dev/null
 
 echo
 echo "== AMD SEV-SNP, Milan, debug guest: genuine, and the claims say debug=true"

@@ -31,6 +31,8 @@ int cmd_attest(int argc, char **argv);
 int cmd_appraise(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
 int cmd_kbs(int argc, char **argv);
+/* veil kbs fetch (argv[1] is "fetch"). */
+int cmd_kbs_fetch(int argc, char **argv);
 
 /* How evidence bytes were written in the file. */
 typedef enum cli_encoding {

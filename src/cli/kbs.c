@@ -7,6 +7,7 @@
  *   veil kbs set-resource-policy --url URL --admin-key KEY FILE
  *   veil kbs set-policy        --url URL --admin-key KEY FILE
  *   veil kbs add-reference-values --url URL --admin-key KEY [--name NAME] FILE
+ *   veil kbs fetch --url URL --sim DIR [--workload FILE]... PATH   (kbs_fetch.c)
  *
  * `keys` makes the admin key pair: PREFIX.jwk (private, created 0600 and
  * never overwritten) for this command, PREFIX.pub.jwk for the broker's
@@ -47,6 +48,7 @@ static void kbs_usage(FILE *f)
 	       "       veil kbs set-resource-policy --url URL --admin-key KEY FILE\n"
 	       "       veil kbs set-policy --url URL --admin-key KEY FILE\n"
 	       "       veil kbs add-reference-values --url URL --admin-key KEY [--name NAME] FILE\n"
+	       "       veil kbs fetch --url URL --sim DIR [--workload FILE]... [--out FILE] PATH\n"
 	       "options: --ca FILE (the broker's CA certificate, for https)\n");
 }
 
@@ -262,6 +264,9 @@ int cmd_kbs(int argc, char **argv)
 		kbs_usage(sub == NULL ? stderr : stdout);
 		return sub == NULL ? CLI_EXIT_USAGE : CLI_EXIT_OK;
 	}
+	/* The guest's side has options of its own (kbs_fetch.c). */
+	if (strcmp(sub, "fetch") == 0)
+		return cmd_kbs_fetch(argc, argv);
 	rc = kbs_parse(argc, argv, &a);
 	if (rc != CLI_EXIT_OK)
 		return rc;

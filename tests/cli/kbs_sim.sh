@@ -104,6 +104,23 @@ KBS_URL="$URL_main" KBS_EXPIRING_URL="$URL_expiring" KBS_DEFAULT_URL="$URL_defau
 	KBS_SAMPLE_URL="$URL_sample" KBS_SHORT_TOKEN_URL="$URL_short" VEIL="$VEIL" SIM_DIR="$S" WORKLOAD="$TMP/worker:$TMP/worker.json" \
 	WORKDIR="$TMP" SECRET="$SECRET" run_node_checks "$NODE_DIR/kbs_client.mjs"
 
+# veil kbs fetch: the guest's side in C, against the same brokers.
+"$VEIL" kbs fetch --url "$URL_main" --sim "$S" --workload "$TMP/worker" --workload "$TMP/worker.json" \
+	default/model/key >"$TMP/fetched" 2>"$TMP/err" && [ "$(cat "$TMP/fetched")" = "$SECRET" ] && ok ||
+	bad "veil kbs fetch releases the resource ($(head -c 200 "$TMP/err"))"
+"$VEIL" kbs fetch --url "$URL_main" --sim "$S" --workload "$TMP/worker" --workload "$TMP/worker.json" \
+	--out "$TMP/fetched.key" default/model/key 2>/dev/null &&
+	[ "$(stat -c %a "$TMP/fetched.key")" = 600 ] && [ "$(cat "$TMP/fetched.key")" = "$SECRET" ] && ok ||
+	bad "veil kbs fetch --out writes a 0600 file"
+"$VEIL" kbs fetch --url "$URL_main" --sim "$S" --workload "$TMP/worker" --workload "$TMP/worker.json" \
+	default/other/secret >/dev/null 2>"$TMP/err"
+[ $? -eq 1 ] && grep -q "HTTP 403" "$TMP/err" && ok || bad "veil kbs fetch: a path the policy refuses is exit 1, 403"
+"$VEIL" kbs fetch --url "$URL_main" --sim "$S" --workload "$TMP/worker" default/model/key \
+	>/dev/null 2>"$TMP/err"
+[ $? -eq 1 ] && grep -q "HTTP 403" "$TMP/err" && ok || bad "veil kbs fetch: another workload is refused"
+"$VEIL" kbs fetch --url "$URL_default" --sim "$S" default/model/key >/dev/null 2>"$TMP/err"
+[ $? -eq 1 ] && grep -q "HTTP 401" "$TMP/err" && ok || bad "veil kbs fetch: an untrusted sim root gets 401"
+
 # Metrics count what happened.
 curl -fsS "$URL_main/metrics" >"$TMP/metrics" 2>/dev/null && ok || bad "GET /metrics"
 grep -q '^veil_kbs_releases_total{result="released"} [1-9]' "$TMP/metrics" && ok ||
