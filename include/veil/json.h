@@ -21,6 +21,10 @@
  * caller (json_decref). Numbers without fraction or exponent become jansson
  * integers when they fit in int64; integers that do not fit are an error. */
 VEIL_MUST_CHECK veil_err veil_json_parse(const uint8_t *buf, size_t len, json_t **out);
+/* The same with another size cap, for documents whose own limit differs
+ * from VEIL_JSON_MAX_BYTES (a JWE carrying a 1 MiB resource). */
+VEIL_MUST_CHECK veil_err veil_json_parse_max(const uint8_t *buf, size_t len, size_t max,
+					     json_t **out);
 
 /* Finds the value of member `key` of the top-level object in buf and returns
  * its exact byte span (borrowed). Fails if buf is not one object, if the key

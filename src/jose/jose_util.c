@@ -18,6 +18,7 @@
 #include "jose/jose_internal.h"
 #include "veil/codec.h"
 #include "veil/crypto.h"
+#include "veil/json.h"
 #include "veil/limits.h"
 #include "veil/secret.h"
 
@@ -45,41 +46,20 @@ const jose_curve *jose_curve_of(veil_jwk_type type)
 	return NULL;
 }
 
-static veil_err json_depth(const json_t *v, int depth)
-{
-	const char *key;
-	json_t *child;
-	size_t i;
-
-	ENSURE(depth <= VEIL_JSON_MAX_DEPTH, VEIL_E_LIMIT, "JSON nested deeper than %d levels",
-	       VEIL_JSON_MAX_DEPTH);
-	if (json_is_object(v)) {
-		json_object_foreach((json_t *)v, key, child) TRY(json_depth(child, depth + 1));
-	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, child) TRY(json_depth(child, depth + 1));
-	}
-	return VEIL_OK;
-}
-
 veil_err jose_json_object(const uint8_t *buf, size_t len, size_t max, const char *what,
 			  json_t **out)
 {
-	json_error_t jerr;
 	json_t *v;
 	veil_err err;
 
-	ENSURE(len <= max, VEIL_E_LIMIT, "%s of %zu bytes is over the %zu-byte limit", what, len,
-	       max);
-	/* Duplicate members are how one document is read two ways. */
-	v = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &jerr);
-	ENSURE(v != NULL, VEIL_E_MALFORMED, "%s is not JSON: %s at column %d", what, jerr.text,
-	       jerr.column);
-	err = json_depth(v, 1);
-	if (err == VEIL_OK && !json_is_object(v))
-		err = veil_fail(VEIL_E_MALFORMED, "%s is not a JSON object", what);
-	if (err != VEIL_OK) {
+	/* Capped, duplicate members refused (they are how one document is
+	 * read two ways), depth capped: veil_json_parse's rules. */
+	err = veil_json_parse_max(buf, len, max, &v);
+	if (err != VEIL_OK)
+		return veil_fail_context(err, "%s", what);
+	if (!json_is_object(v)) {
 		json_decref(v);
-		return err;
+		return veil_fail(VEIL_E_MALFORMED, "%s is not a JSON object", what);
 	}
 	*out = v;
 	return VEIL_OK;

@@ -33,14 +33,18 @@ static veil_err json_check_depth(const json_t *v, int depth)
 
 veil_err veil_json_parse(const uint8_t *buf, size_t len, json_t **out)
 {
+	return veil_json_parse_max(buf, len, VEIL_JSON_MAX_BYTES, out);
+}
+
+veil_err veil_json_parse_max(const uint8_t *buf, size_t len, size_t max, json_t **out)
+{
 	json_error_t jerr;
 	json_t *v;
 	veil_err err;
 
-	if (len > VEIL_JSON_MAX_BYTES)
+	if (len > max)
 		return veil_fail(VEIL_E_LIMIT,
-				 "JSON document of %zu bytes is over the %d-byte limit", len,
-				 VEIL_JSON_MAX_BYTES);
+				 "JSON document of %zu bytes is over the %zu-byte limit", len, max);
 	v = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (v == NULL)
 		return veil_fail(VEIL_E_MALFORMED, "JSON: %s at line %d column %d", jerr.text,
