@@ -39,6 +39,10 @@ VEIL_MUST_CHECK veil_err veil_runtime_data_digest(const json_t *runtime_data, ui
  */
 VEIL_MUST_CHECK veil_err veil_bundle_verify(const uint8_t *buf, size_t len,
 					    const veil_verify_ctx *ctx, json_t **result);
+/* The same for a bundle already parsed (borrowed; the key broker builds
+ * one from an attest request rather than serialising and parsing it). */
+VEIL_MUST_CHECK veil_err veil_bundle_verify_json(json_t *doc, const veil_verify_ctx *ctx,
+						 json_t **result);
 
 /*
  * Verifies a list of GPU reports as NVIDIA's attestation SDK serializes them:

@@ -216,16 +216,13 @@ typedef struct bundle_run {
 	const json_t *dev_state[BUNDLE_DEVICES_MAX]; /* borrowed from doc, or NULL */
 } bundle_run;
 
-static veil_err bundle_read(bundle_run *b, const uint8_t *buf, size_t len,
-			    const veil_collateral *extra)
+/* Reads the bundle in b->doc (a reference the run holds). */
+static veil_err bundle_read(bundle_run *b, const veil_collateral *extra)
 {
 	const char *tee;
 	int64_t version;
 	json_t *list;
 
-	ENSURE(len <= VEIL_JSON_MAX_BYTES, VEIL_E_LIMIT, "bundle over %d bytes",
-	       VEIL_JSON_MAX_BYTES);
-	TRY(veil_json_parse(buf, len, &b->doc));
 	TRY(veil_json_only_members(b->doc, "the bundle", bundle_members));
 	TRY(veil_json_get_int(b->doc, "version", 1, 1, &version));
 	TRY(veil_json_get_string(b->doc, "tee", &tee));
@@ -394,7 +391,21 @@ static veil_err bundle_devices(bundle_run *b, const veil_verify_ctx *dctx, json_
 veil_err veil_bundle_verify(const uint8_t *buf, size_t len, const veil_verify_ctx *ctx,
 			    json_t **result)
 {
-	bundle_run b = {0};
+	json_t *doc;
+	veil_err err;
+
+	*result = NULL;
+	ENSURE(len <= VEIL_JSON_MAX_BYTES, VEIL_E_LIMIT, "bundle over %d bytes",
+	       VEIL_JSON_MAX_BYTES);
+	TRY(veil_json_parse(buf, len, &doc));
+	err = veil_bundle_verify_json(doc, ctx, result);
+	json_decref(doc);
+	return err;
+}
+
+veil_err veil_bundle_verify_json(json_t *doc, const veil_verify_ctx *ctx, json_t **result)
+{
+	bundle_run b = {.doc = json_incref(doc)};
 	json_t *cpu = NULL, *submods = NULL, *claims = NULL;
 	veil_checks *top = NULL;
 	uint8_t rd[64];
@@ -402,7 +413,7 @@ veil_err veil_bundle_verify(const uint8_t *buf, size_t len, const veil_verify_ct
 	veil_err err = VEIL_OK;
 
 	*result = NULL;
-	CHECK(bundle_read(&b, buf, len, ctx->collateral));
+	CHECK(bundle_read(&b, ctx->collateral));
 	/* Read every device first: all their chains join the collateral
 	 * before any part is verified. */
 	for (size_t i = 0; b.devices != NULL && i < json_array_size(b.devices); i++) {

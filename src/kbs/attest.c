@@ -52,9 +52,9 @@ veil_err kbs_attest_request_parse(const uint8_t *body, size_t len, kbs_attest_re
 	return VEIL_OK;
 }
 
-/* The evidence as a libveil bundle: Veil's own TEE forms carry the report
- * as base64 text. (CoCo's per-TEE evidence objects are not read yet.) */
-static veil_err bundle_build(const char *tee, const kbs_attest_req *a, char **text)
+/* The evidence as a libveil bundle (built in memory and verified as it
+ * is): Veil's own TEE forms carry the report as base64 text. (CoCo's per-TEE evidence objects are not read yet.) */
+static veil_err bundle_build(const char *tee, const kbs_attest_req *a, json_t **out)
 {
 	json_t *rd, *doc, *primary = a->primary;
 
@@ -83,9 +83,7 @@ static veil_err bundle_build(const char *tee, const kbs_attest_req *a, char **te
 				     "primary_evidence", primary, "runtime_data", rd)
 			 : NULL;
 	ENSURE(doc != NULL, VEIL_E_NOMEM, "out of memory");
-	*text = json_dumps(doc, JSON_COMPACT);
-	json_decref(doc);
-	ENSURE(*text != NULL, VEIL_E_NOMEM, "out of memory");
+	*out = doc;
 	return VEIL_OK;
 }
 
@@ -194,7 +192,8 @@ void kbs_handle_attest(veil_http_request *r, void *user)
 	veil_store_session sess = {0};
 	kbs_attest_req a = {0};
 	veil_jwk *pub = NULL;
-	char *bundle = NULL, *token = NULL, *pub_text = NULL, *ear_text = NULL;
+	json_t *bundle = NULL;
+	char *token = NULL, *pub_text = NULL, *ear_text = NULL;
 	json_t *result = NULL, *ear = NULL;
 	int64_t now = kbs_now(k);
 	kbs_policies *pol = kbs_policies_get(k);
@@ -263,8 +262,7 @@ void kbs_handle_attest(veil_http_request *r, void *user)
 				       .revocation = veil_policy_verify_revocation(pol->policy),
 				       .sim_roots = roots,
 				       .sim_root_count = nroots};
-		err = bundle != NULL ? veil_bundle_verify((const uint8_t *)bundle, strlen(bundle),
-							  &ctx, &result)
+		err = bundle != NULL ? veil_bundle_verify_json(bundle, &ctx, &result)
 				     : sample_verify(&a, now, &result);
 	}
 	if (err != VEIL_OK || !json_is_true(json_object_get(result, "verified"))) {
@@ -326,7 +324,7 @@ out:
 	veil_store_session_clear(&sess);
 	json_decref(a.doc);
 	veil_jwk_free(pub);
-	free(bundle);
+	json_decref(bundle);
 	veil_free_secret(token, token != NULL ? strlen(token) : 0);
 	free(pub_text);
 	free(ear_text);
