@@ -36,6 +36,13 @@ typedef struct jose_curve {
 /* NULL when crv names no curve we support, or for RSA. */
 const jose_curve *jose_curve_by_name(const char *crv);
 const jose_curve *jose_curve_of(veil_jwk_type type);
+/* A key on EC curve c made once per process (borrowed, never freed, only
+ * read): keys are built and generated from its domain parameters, which
+ * costs a copy where naming the group builds it again (a quarter of the
+ * time). NULL if it could not be made; callers then name the group. */
+EVP_PKEY *jose_ec_template(const jose_curve *c);
+/* A fresh key pair on EC curve c. */
+VEIL_MUST_CHECK veil_err jose_ec_generate(const jose_curve *c, EVP_PKEY **out);
 
 /* Parses JSON text of at most max bytes into one object, duplicate members
  * refused, nesting capped at VEIL_JSON_MAX_DEPTH; `what` names it. */

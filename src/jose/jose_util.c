@@ -11,7 +11,9 @@
  */
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/err.h>
 #include <openssl/param_build.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +46,60 @@ const jose_curve *jose_curve_of(veil_jwk_type type)
 		if (curves[i].type == type)
 			return &curves[i];
 	return NULL;
+}
+
+/* One template key per EC curve (the first three entries of curves[]),
+ * made on first use. EVP_PKEY objects may be shared between threads for
+ * reading, which is all copy_parameters and a key generation context do. */
+#define JOSE_EC_CURVES 3
+static EVP_PKEY *ec_templates[JOSE_EC_CURVES];
+static pthread_once_t ec_templates_once = PTHREAD_ONCE_INIT;
+
+static void ec_templates_make(void)
+{
+	for (size_t i = 0; i < JOSE_EC_CURVES; i++)
+		ec_templates[i] = EVP_PKEY_Q_keygen(NULL, NULL, "EC", curves[i].group);
+}
+
+EVP_PKEY *jose_ec_template(const jose_curve *c)
+{
+	size_t i = (size_t)(c - curves);
+
+	if (i >= JOSE_EC_CURVES || pthread_once(&ec_templates_once, ec_templates_make) != 0)
+		return NULL;
+	return ec_templates[i];
+}
+
+veil_err jose_ec_generate(const jose_curve *c, EVP_PKEY **out)
+{
+	EVP_PKEY *t = jose_ec_template(c);
+	EVP_PKEY_CTX *ctx;
+	int ok;
+
+	*out = NULL;
+	if (t == NULL) {
+		*out = EVP_PKEY_Q_keygen(NULL, NULL, "EC", c->group);
+		return *out != NULL ? VEIL_OK : veil_openssl_fail(VEIL_E_CRYPTO, "key generation");
+	}
+	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, t, NULL);
+	ok = ctx != NULL && EVP_PKEY_keygen_init(ctx) == 1 && EVP_PKEY_keygen(ctx, out) == 1;
+	EVP_PKEY_CTX_free(ctx);
+	return ok ? VEIL_OK : veil_openssl_fail(VEIL_E_CRYPTO, "key generation");
+}
+
+/* A public key on curve c from its SEC 1 point, through the template. */
+static EVP_PKEY *ec_public_from_template(const jose_curve *c, const uint8_t *point, size_t len)
+{
+	EVP_PKEY *t = jose_ec_template(c), *k;
+
+	if (t == NULL || (k = EVP_PKEY_new()) == NULL)
+		return NULL;
+	if (EVP_PKEY_copy_parameters(k, t) != 1 ||
+	    EVP_PKEY_set1_encoded_public_key(k, point, len) != 1) {
+		EVP_PKEY_free(k);
+		return NULL;
+	}
+	return k;
 }
 
 veil_err jose_json_object(const uint8_t *buf, size_t len, size_t max, const char *what,
@@ -156,7 +212,7 @@ veil_err jose_ec_key(const jose_curve *c, const uint8_t *x, const uint8_t *y, co
 		     EVP_PKEY **out)
 {
 	uint8_t point[1 + 2 * 66];
-	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+	OSSL_PARAM_BLD *bld = NULL;
 	OSSL_PARAM *params = NULL;
 	EVP_PKEY_CTX *ctx = NULL, *chk = NULL;
 	EVP_PKEY *pkey = NULL;
@@ -172,6 +228,15 @@ veil_err jose_ec_key(const jose_curve *c, const uint8_t *x, const uint8_t *y, co
 		err = veil_openssl_fail(VEIL_E_NOMEM, "EC private key");
 		goto out;
 	}
+	if (d == NULL) {
+		pkey = ec_public_from_template(c, point, 1 + 2 * c->len);
+		if (pkey != NULL)
+			goto check;
+		/* It refuses a point off the curve; so does fromdata below,
+		 * whose error says so. */
+		ERR_clear_error();
+	}
+	bld = OSSL_PARAM_BLD_new();
 	if (bld == NULL ||
 	    !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, c->group, 0) ||
 	    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point,
@@ -188,11 +253,15 @@ veil_err jose_ec_key(const jose_curve *c, const uint8_t *x, const uint8_t *y, co
 		err = veil_openssl_fail(VEIL_E_MALFORMED, "not a point on the curve");
 		goto out;
 	}
-	/* SEC 1 section 3.2.2.1: the point is on the curve, not the point at
-	 * infinity, its coordinates below p, and of order n; for a pair, also
+check:
+	/* SEC 1 section 3.2.2.1: the point is not the point at infinity, its
+	 * coordinates are below p and it is on the curve; step 4 (nQ = O)
+	 * applies only when the cofactor h is not 1, and P-256, P-384 and
+	 * P-521 all have h = 1, so the quick check is the full validation
+	 * here (and saves a scalar multiplication per key). For a pair, also
 	 * 0 < d < n and d*G = Q. */
 	chk = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-	if (chk == NULL || EVP_PKEY_public_check(chk) != 1) {
+	if (chk == NULL || EVP_PKEY_public_check_quick(chk) != 1) {
 		err = veil_openssl_fail(VEIL_E_MALFORMED, "not a valid point on the curve");
 		goto out;
 	}

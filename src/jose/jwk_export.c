@@ -242,7 +242,7 @@ veil_err veil_jwk_generate(veil_jwk_type type, unsigned rsa_bits, veil_jwk **out
 		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 	} else {
 		ENSURE(c != NULL, VEIL_E_USAGE, "unknown key type %d", (int)type);
-		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", c->group);
+		TRY(jose_ec_generate(c, &pkey));
 	}
 	if (pkey == NULL)
 		return veil_openssl_fail(VEIL_E_CRYPTO, "key generation");

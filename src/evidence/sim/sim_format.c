@@ -99,15 +99,14 @@ static const sim_chain *cache_find(const sim_cache *c, const uint8_t key[32])
 
 /* Remembers a chain that verified; takes a reference to platform. */
 static void cache_put(void **slot, const uint8_t key[32], X509 *platform, X509 *root,
-		      const uint8_t platform_id[32])
+		      const uint8_t platform_id[32], const uint8_t root_fp[32])
 {
 	sim_cache *c = *slot;
 	sim_chain e = {0};
 	int64_t nb1, na1, nb2, na2;
 
 	if (veil_cert_validity(platform, &nb1, &na1) != VEIL_OK ||
-	    veil_cert_validity(root, &nb2, &na2) != VEIL_OK ||
-	    veil_cert_sha256(root, e.root_fp) != VEIL_OK) {
+	    veil_cert_validity(root, &nb2, &na2) != VEIL_OK) {
 		veil_err_clear();
 		return;
 	}
@@ -119,6 +118,7 @@ static void cache_put(void **slot, const uint8_t key[32], X509 *platform, X509 *
 	}
 	memcpy(e.key, key, 32);
 	memcpy(e.platform_id, platform_id, 32);
+	memcpy(e.root_fp, root_fp, 32);
 	e.not_before = nb1 > nb2 ? nb1 : nb2;
 	e.not_after = na1 < na2 ? na1 : na2;
 	if (X509_up_ref(platform) != 1)
@@ -160,7 +160,7 @@ static veil_err sim_format_verify(const void *ev, const veil_verify_ctx *ctx, vo
 {
 	const sim_report *r = ev;
 	X509 *platform = NULL, *root = NULL;
-	uint8_t id[32], key[32];
+	uint8_t id[32], key[32], root_fp[32];
 	bool chain_ok = false, id_ok = false, have_key;
 	const sim_chain *hit;
 
@@ -179,7 +179,13 @@ static veil_err sim_format_verify(const void *ev, const veil_verify_ctx *ctx, vo
 				veil_err_detail());
 		goto out;
 	}
-	if (sim_root_check(ctx, root, checks))
+	/* The root is named by the SHA-256 of the bytes the report carries
+	 * (the file `veil sim init` wrote): the claims below can say which
+	 * root it was without parsing it again, and a re-encoded copy of a
+	 * trusted root is not that root. */
+	if (veil_sha256(r->root_cert, r->root_cert_len, root_fp) != VEIL_OK)
+		veil_checks_add(checks, "sim.root", false, "cannot fingerprint the root");
+	else if (sim_root_check(ctx, root_fp, checks))
 		chain_ok = sim_chain_check(ctx, platform, root, "platform", checks);
 	if (sim_platform_id(platform, id) == VEIL_OK) {
 		id_ok = memcmp(id, r->platform_id, sizeof id) == 0;
@@ -193,7 +199,7 @@ static veil_err sim_format_verify(const void *ev, const veil_verify_ctx *ctx, vo
 		check_signature(r, platform, checks);
 	/* Only a chain that verified under a trusted root is remembered. */
 	if (chain_ok && id_ok && have_key)
-		cache_put(cache, key, platform, root, id);
+		cache_put(cache, key, platform, root, id, root_fp);
 out:
 	X509_free(platform);
 	X509_free(root);
@@ -205,7 +211,6 @@ static veil_err sim_format_claims(const void *ev, json_t *claims)
 	const sim_report *r = ev;
 	struct snp_tcb t;
 	uint8_t root_fp[32];
-	X509 *root = NULL;
 	json_t *tcb;
 
 	TRY(veil_claim_bool(claims, "insecure", true));
@@ -224,11 +229,8 @@ static veil_err sim_format_claims(const void *ev, json_t *claims)
 	TRY(veil_claim_json(claims, "tcb_decoded", tcb));
 	TRY(veil_claim_uint(claims, "generated_at", r->generated_at));
 	TRY(veil_claim_hex(claims, "platform_id", r->platform_id, SIM_PLATFORM_ID_LEN));
-	/* The same fingerprint the trust check computes (sim_trust.c). */
-	TRY(veil_cert_parse_der(r->root_cert, r->root_cert_len, &root));
-	veil_err err = veil_cert_sha256(root, root_fp);
-	X509_free(root);
-	TRY(err);
+	/* The same fingerprint the trust check computes (sim_format_verify). */
+	TRY(veil_sha256(r->root_cert, r->root_cert_len, root_fp));
 	return veil_claim_hex(claims, "sim_root", root_fp, sizeof root_fp);
 }
 

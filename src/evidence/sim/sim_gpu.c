@@ -144,7 +144,10 @@ static veil_err sim_gpu_verify(const void *ev, const veil_verify_ctx *ctx, void 
 		return VEIL_E_VERIFY;
 	}
 	g->found->root_found = veil_cert_sha256(root, g->found->root_sha256) == VEIL_OK;
-	(void)sim_root_check(ctx, root, checks);
+	if (g->found->root_found)
+		(void)sim_root_check(ctx, g->found->root_sha256, checks);
+	else
+		veil_checks_add(checks, "sim.root", false, "cannot fingerprint the root");
 	(void)sim_chain_check(ctx, leaf, root, "GPU", checks);
 	veil_checks_add(checks, "report.signature", true,
 			"ECDSA P-384/SHA-384 over [0x000, 0x%zX) by the GPU certificate's key",

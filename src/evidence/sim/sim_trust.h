@@ -16,8 +16,9 @@
 #include "veil/check.h"
 #include "veil/evidence.h"
 
-/* Records "sim.root": whether root's fingerprint is one ctx trusts. */
-bool sim_root_check(const veil_verify_ctx *ctx, X509 *root, veil_checks *checks);
+/* Records "sim.root": whether the root's fingerprint (SHA-256 of its DER
+ * bytes) is one ctx trusts. */
+bool sim_root_check(const veil_verify_ctx *ctx, const uint8_t fp[32], veil_checks *checks);
 /* True when the fingerprint is one ctx trusts (records nothing). */
 bool sim_root_trusted(const veil_verify_ctx *ctx, const uint8_t sha256[32]);
 /* Records "sim.chain": leaf issued by root, both valid at ctx->at. */
