@@ -13,6 +13,10 @@
  * are seen in the wild). */
 #define VEIL_EVIDENCE_MAX_BYTES (64 * 1024)
 
+/* Devices (GPUs) in one evidence bundle: an HGX board has 8, and the cap
+ * leaves room for a board's NVSwitches should they ever be attested. */
+#define VEIL_BUNDLE_DEVICES_MAX 16
+
 /* Any one collateral file (certificate chain, CRL, TCB Info, QE Identity). */
 #define VEIL_COLLATERAL_FILE_MAX_BYTES (1024 * 1024)
 /* Files loaded from one collateral directory (recursively, 2 levels). */

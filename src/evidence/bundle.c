@@ -8,6 +8,10 @@
  *                     "additional-evidence": [{"type": "nvidia",
  *                        "evidence": "<base64>", "certificate": "<base64>"}]},
  *    "collateral": ["<base64>", ...]}
+ * "additional-evidence" may also be a JSON string, the KBS protocol 0.4.0's
+ * form, whose text REPORT_DATA binds as it is: "" for no devices, that
+ * array, or Confidential Containers' map {"nvidia": {"device_evidence_list":
+ * [...]}}, which veil_coco_devices reads into the same device entries.
  * Every part is verified with the same time, policy and collateral (the
  * caller's plus what the bundle carries; modules pick what they need by
  * content), and every binding is a recorded check: the CPU report's
@@ -20,14 +24,13 @@
 #include <string.h>
 
 #include "evidence/bundle_util.h"
+#include "veil/coco.h"
 #include "veil/codec.h"
 #include "veil/crypto.h"
 #include "veil/json.h"
 #include "veil/limits.h"
 #include "veil/secret.h"
 #include "veil/timeutil.h"
-
-#define BUNDLE_DEVICES_MAX 16
 
 json_t *veil_result_json(const char *tee, bool verified, const veil_checks *checks, json_t *claims,
 			 int64_t at)
@@ -204,16 +207,16 @@ static const char *const state_members[] = {"cc_mode", "cc_environment", "devtoo
 
 typedef struct bundle_run {
 	json_t *doc, *rd, *devices;
-	json_t *devices_owned; /* parsed from the string form, or NULL */
+	json_t *devices_owned; /* read from the string form, or NULL */
 	const veil_evidence_format *fmt;
 	veil_collateral *coll;
 	uint8_t *primary;
 	size_t primary_len;
 	size_t ndev;
-	const veil_evidence_format *dev_fmt[BUNDLE_DEVICES_MAX];
-	uint8_t *dev_report[BUNDLE_DEVICES_MAX];
-	size_t dev_report_len[BUNDLE_DEVICES_MAX];
-	const json_t *dev_state[BUNDLE_DEVICES_MAX]; /* borrowed from doc, or NULL */
+	const veil_evidence_format *dev_fmt[VEIL_BUNDLE_DEVICES_MAX];
+	uint8_t *dev_report[VEIL_BUNDLE_DEVICES_MAX];
+	size_t dev_report_len[VEIL_BUNDLE_DEVICES_MAX];
+	const json_t *dev_state[VEIL_BUNDLE_DEVICES_MAX]; /* borrowed from doc, or NULL */
 } bundle_run;
 
 /* Reads the bundle in b->doc (a reference the run holds). */
@@ -265,22 +268,34 @@ static veil_err bundle_read(bundle_run *b, const veil_collateral *extra)
 	b->devices = json_object_get(b->rd, "additional-evidence");
 	/* The KBS protocol 0.4.0 carries additional evidence as a JSON string
 	 * (tee-evidence.additional_evidence), and binds that string itself
-	 * into REPORT_DATA; the devices are the array it holds ("" for none). */
+	 * into REPORT_DATA; the devices are what it holds ("" for none):
+	 * Veil's array of device entries, or CoCo's attestation agent's map
+	 * of TEE to evidence, read into that array. */
 	if (json_is_string(b->devices)) {
 		const char *text = json_string_value(b->devices);
 		size_t n = json_string_length(b->devices);
+		json_t *parsed = NULL;
 		b->devices = NULL;
 		if (n > 0) {
-			TRY(veil_json_parse((const uint8_t *)text, n, &b->devices_owned));
+			TRY(veil_json_parse((const uint8_t *)text, n, &parsed));
+			if (json_is_object(parsed)) {
+				veil_err err = veil_coco_devices(parsed, &b->devices_owned);
+				json_decref(parsed);
+				if (err != VEIL_OK)
+					return veil_fail_context(
+					    err, "runtime_data \"additional-evidence\"");
+			} else {
+				b->devices_owned = parsed;
+			}
 			b->devices = b->devices_owned;
 		}
 	}
 	if (b->devices != NULL) {
 		ENSURE(json_is_array(b->devices), VEIL_E_MALFORMED,
 		       "runtime_data \"additional-evidence\" is not an array (or a string "
-		       "holding one)");
-		ENSURE(json_array_size(b->devices) <= BUNDLE_DEVICES_MAX, VEIL_E_LIMIT,
-		       "more than %d devices in one bundle", BUNDLE_DEVICES_MAX);
+		       "holding one, or CoCo's map)");
+		ENSURE(json_array_size(b->devices) <= VEIL_BUNDLE_DEVICES_MAX, VEIL_E_LIMIT,
+		       "more than %d devices in one bundle", VEIL_BUNDLE_DEVICES_MAX);
 	}
 	return VEIL_OK;
 }
