@@ -57,6 +57,16 @@ typedef struct veil_kbs_config {
 	/* Collateral for real TEEs (VCEKs, Intel PCS collateral, CRLs, GPU
 	 * RIMs); borrowed, may be NULL. Evidence may bring more. */
 	const veil_collateral *collateral;
+	/* The token signer (Trustee's attestation_token signer): a private
+	 * EC P-256 key, as a JWK or PEM, and optionally its certificate chain
+	 * (PEM, the key's certificate first, each followed by its issuer),
+	 * which the token header's "jwk" then carries as "x5c". Borrowed.
+	 * NULL key: the key the broker made on first start and keeps in its
+	 * store, and no chain. */
+	const uint8_t *token_key;
+	size_t token_key_len;
+	const uint8_t *token_chain;
+	size_t token_chain_len;
 	int64_t token_lifetime_s;   /* 0: 300 */
 	int64_t session_lifetime_s; /* 0: 300 */
 	/* Test hook: the clock, NULL for the system's. */
@@ -69,5 +79,14 @@ VEIL_MUST_CHECK veil_err veil_kbs_new(const veil_kbs_config *c, veil_kbs **out);
 /* Adds the protocol's routes (and /healthz) to s. */
 VEIL_MUST_CHECK veil_err veil_kbs_mount(veil_kbs *k, veil_http_server *s);
 void veil_kbs_free(veil_kbs *k);
+
+/* CoCo init-data (docs/kbs.md "Init-data"): the digest a host puts in the
+ * TEE's init-data register for an initdata TOML document, by the algorithm
+ * the document names (version "0.1.0"; sha256, sha384 or sha512), over its
+ * bytes exactly as given. *digest_len is 32, 48 or 64. The document must
+ * be at most VEIL_KBS_INITDATA_MAX_BYTES, and what precedes its [data]
+ * table must be readable (see the docs); [data] itself is not read. */
+VEIL_MUST_CHECK veil_err veil_kbs_initdata_digest(const char *toml, size_t len, uint8_t digest[64],
+						  size_t *digest_len);
 
 #endif

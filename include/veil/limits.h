@@ -115,6 +115,11 @@
 #define VEIL_STORE_DOC_MAX        (1024 * 1024)
 #define VEIL_STORE_NAME_MAX       128
 #define VEIL_STORE_SESSION_ID_MAX 64
+/* CoCo init-data at POST /kbs/v0/attest (docs/kbs.md "Init-data"): the
+ * initdata TOML's bytes. It carries guest configuration files and the
+ * agent policy, which a policy generator writes at tens of KiB; 256 KiB
+ * leaves room and stays well inside the request body cap below. */
+#define VEIL_KBS_INITDATA_MAX_BYTES (256 * 1024)
 
 /* HTTP server defaults (src/http): request header bytes, request body bytes
  * (an attestation with eight GPU reports and their certificate chains is

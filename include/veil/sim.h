@@ -57,6 +57,14 @@ VEIL_MUST_CHECK veil_err veil_sim_measure(const char *const *paths, size_t count
 VEIL_MUST_CHECK veil_err veil_sim_attest(const veil_sim *s, const uint8_t measurement[48],
 					 const uint8_t report_data[64], int64_t now, uint8_t **out,
 					 size_t *len);
+/* The same with the HOST_DATA the host launched the guest with, instead
+ * of platform.json's: a host starting a guest with init-data puts the
+ * init-data's digest there (docs/kbs.md "Init-data"). veil_sim_attest is
+ * this with platform.json's host_data. */
+VEIL_MUST_CHECK veil_err veil_sim_attest_host_data(const veil_sim *s, const uint8_t measurement[48],
+						   const uint8_t host_data[32],
+						   const uint8_t report_data[64], int64_t now,
+						   uint8_t **out, size_t *len);
 
 /* What a simulated GPU's driver says about it (platform.json "gpu"). */
 typedef struct veil_sim_gpu_state {

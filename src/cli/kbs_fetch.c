@@ -2,15 +2,23 @@
  * kbs_fetch.c - veil kbs fetch: the guest's side of the KBS protocol, for
  * the simulated TEE: what a worker does at boot to get its model key.
  *
- *   veil kbs fetch --url URL --sim DIR [--workload FILE]... [--ca FILE]
- *                  [--out FILE] PATH
+ *   veil kbs fetch --url URL --sim DIR [--workload FILE]... [--init-data FILE]
+ *                  [--ca FILE] [--out FILE] PATH
  *
  * It makes a fresh P-256 key (the TEE's key, held only in memory), asks
  * /kbs/v0/auth for a nonce, makes sim evidence whose REPORT_DATA binds
  * {"additional-evidence": "", "nonce", "tee-pubkey"} as CoCo's guest
  * does, attests, fetches PATH and decrypts the JWE with the key. The
  * resource goes to --out (created 0600) or standard output. Exit 0 on
- * success, 1 when the broker refuses (its detail is printed), 2 for usage.
+ * success, 1 when the broker refuses (its detail is printed), 2 for usage
+ * or an --init-data file that cannot be read.
+ *
+ * With --init-data (an initdata TOML, docs/kbs.md "Init-data") it plays
+ * both the host and the guest: the sim report's HOST_DATA is the digest
+ * of the file by the algorithm the file names, fitted to 32 bytes (what a
+ * host launching the guest with that init-data sets), instead of
+ * platform.json's host_data, and the attest request carries
+ * {"format": "toml", "body": <the file's text>}.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -22,18 +30,23 @@
 #include "cli/cli.h"
 #include "veil/bundle.h"
 #include "veil/codec.h"
+#include "veil/collateral.h"
 #include "veil/http_client.h"
 #include "veil/jose.h"
 #include "veil/json.h"
+#include "veil/kbs.h"
+#include "veil/limits.h"
 #include "veil/secret.h"
 #include "veil/sim.h"
 
 #define FETCH_WORKLOADS_MAX 16
 
 typedef struct fetch_args {
-	const char *url, *sim, *ca, *out, *path;
+	const char *url, *sim, *ca, *out, *path, *init_data;
 	const char *workloads[FETCH_WORKLOADS_MAX];
 	size_t nworkloads;
+	json_t *init;          /* from --init-data, or NULL */
+	uint8_t host_data[32]; /* with init: the HOST_DATA it makes */
 } fetch_args;
 
 /* One exchange with the broker; on a status other than 200 prints the
@@ -75,6 +88,30 @@ static veil_err call(const fetch_args *a, const char *method, const char *path, 
 	return VEIL_OK;
 }
 
+/* --init-data: the request's "init-data" member (new reference) and the
+ * HOST_DATA a host launching the guest with it sets. */
+static veil_err init_data_read(const char *path, json_t **init, uint8_t host_data[32])
+{
+	uint8_t *text = NULL, digest[64];
+	size_t len = 0, digest_len = 0;
+	veil_err err;
+
+	*init = NULL;
+	CHECK(veil_file_read(path, VEIL_KBS_INITDATA_MAX_BYTES, &text, &len));
+	CHECK(veil_kbs_initdata_digest((const char *)text, len, digest, &digest_len));
+	/* HOST_DATA is 32 bytes: a longer digest is truncated, as the host
+	 * side and Trustee's verifier (regularize_data) both fit it. */
+	memset(host_data, 0, 32);
+	memcpy(host_data, digest, digest_len < 32 ? digest_len : 32);
+	*init = json_pack("{s:s, s:s%}", "format", "toml", "body", (const char *)text, len);
+	CHECK_THAT(*init != NULL, VEIL_E_MALFORMED, "%s is not UTF-8 text", path);
+out:
+	if (err != VEIL_OK)
+		err = veil_fail_context(err, "--init-data %s", path);
+	free(text);
+	return err;
+}
+
 static veil_err fetch(const fetch_args *a, uint8_t **value, size_t *value_len)
 {
 	veil_http_client_response resp;
@@ -111,12 +148,17 @@ static veil_err fetch(const fetch_args *a, uint8_t **value, size_t *value_len)
 		CHECK(veil_sim_measure(a->workloads, a->nworkloads, m));
 	else
 		memset(m, 0, sizeof m);
-	CHECK(veil_sim_attest(sim, m, digest, (int64_t)time(NULL), &report, &report_len));
+	if (a->init != NULL)
+		CHECK(veil_sim_attest_host_data(sim, m, a->host_data, digest, (int64_t)time(NULL),
+						&report, &report_len));
+	else
+		CHECK(veil_sim_attest(sim, m, digest, (int64_t)time(NULL), &report, &report_len));
 	report_b64 = malloc(veil_base64_encoded_len(report_len) + 1);
 	CHECK_THAT(report_b64 != NULL, VEIL_E_NOMEM, "out of memory");
 	veil_base64_encode(report, report_len, report_b64);
-	body = json_pack("{s:n, s:{s:s, s:O}, s:{s:s, s:s}}", "init-data", "runtime-data", "nonce",
-			 nonce, "tee-pubkey", jwk, "tee-evidence", "primary_evidence", report_b64,
+	body = json_pack("{s:O, s:{s:s, s:O}, s:{s:s, s:s}}", "init-data",
+			 a->init != NULL ? a->init : json_null(), "runtime-data", "nonce", nonce,
+			 "tee-pubkey", jwk, "tee-evidence", "primary_evidence", report_b64,
 			 "additional_evidence", "");
 	CHECK_THAT(body != NULL && (text = json_dumps(body, JSON_COMPACT)) != NULL, VEIL_E_NOMEM,
 		   "out of memory");
@@ -176,6 +218,8 @@ int cmd_kbs_fetch(int argc, char **argv)
 			a.ca = v, i++;
 		else if (strcmp(argv[i], "--out") == 0 && v != NULL)
 			a.out = v, i++;
+		else if (strcmp(argv[i], "--init-data") == 0 && v != NULL && a.init_data == NULL)
+			a.init_data = v, i++;
 		else if (strcmp(argv[i], "--workload") == 0 && v != NULL &&
 			 a.nworkloads < FETCH_WORKLOADS_MAX)
 			a.workloads[a.nworkloads++] = v, i++;
@@ -188,13 +232,21 @@ int cmd_kbs_fetch(int argc, char **argv)
 	}
 	if (a.url == NULL || a.sim == NULL || a.path == NULL) {
 		fprintf(stderr, "usage: veil kbs fetch --url URL --sim DIR [--workload FILE]... "
-				"[--ca FILE] [--out FILE] PATH\n");
+				"[--init-data FILE] [--ca FILE] [--out FILE] PATH\n");
+		return CLI_EXIT_USAGE;
+	}
+	/* Unreadable init-data is bad input (exit 2), found before any
+	 * exchange with the broker. */
+	if (a.init_data != NULL && init_data_read(a.init_data, &a.init, a.host_data) != VEIL_OK) {
+		fprintf(stderr, "veil kbs fetch: %s\n", veil_err_detail());
 		return CLI_EXIT_USAGE;
 	}
 	if (fetch(&a, &value, &len) != VEIL_OK) {
 		fprintf(stderr, "veil kbs fetch: %s\n", veil_err_detail());
+		json_decref(a.init);
 		return CLI_EXIT_FAILED;
 	}
+	json_decref(a.init);
 	rc = write_out(a.out, value, len) ? CLI_EXIT_OK : CLI_EXIT_FAILED;
 	if (rc != CLI_EXIT_OK)
 		fprintf(stderr, "veil kbs fetch: cannot write %s\n",

@@ -13,7 +13,7 @@
  *            [--policy FILE] [--reference-values FILE]... [--resource-policy FILE]
  *            [--tls-cert FILE --tls-key FILE] [--token-lifetime S]
  *            [--session-lifetime S] [--admin-key FILE | --insecure-admin]
- *            [--collateral DIR]
+ *            [--collateral DIR] [--token-key FILE [--token-cert FILE]]
  *   veil-kbs put-resource --db FILE --master-key FILE PATH FILE
  * Exit codes: 0 clean stop, 1 runtime failure, 2 bad usage or configuration.
  */
@@ -36,7 +36,7 @@
 
 typedef struct kbs_options {
 	const char *db, *master_key, *listen, *port_file, *policy, *resource_policy;
-	const char *tls_cert, *tls_key, *admin_key, *collateral;
+	const char *tls_cert, *tls_key, *admin_key, *collateral, *token_key, *token_cert;
 	const char *refvals[REFVALS_FILES_MAX];
 	size_t refvals_count;
 	bool create_master_key, insecure_admin;
@@ -51,6 +51,7 @@ static void usage(FILE *out)
 		     "                [--resource-policy FILE] [--tls-cert FILE --tls-key FILE]\n"
 		     "                [--token-lifetime SECONDS] [--session-lifetime SECONDS]\n"
 		     "                [--admin-key FILE | --insecure-admin] [--collateral DIR]\n"
+		     "                [--token-key FILE [--token-cert FILE]]\n"
 		     "       veil-kbs put-resource --db FILE --master-key FILE PATH FILE\n");
 }
 
@@ -106,6 +107,10 @@ static int options_parse(int argc, char **argv, kbs_options *o)
 			o->admin_key = v;
 		} else if (strcmp(a, "--collateral") == 0) {
 			o->collateral = v;
+		} else if (strcmp(a, "--token-key") == 0) {
+			o->token_key = v;
+		} else if (strcmp(a, "--token-cert") == 0) {
+			o->token_cert = v;
 		} else if (strcmp(a, "--reference-values") == 0) {
 			if (o->refvals_count == REFVALS_FILES_MAX) {
 				fprintf(stderr, "veil-kbs: at most %d --reference-values files\n",
@@ -146,6 +151,11 @@ static int options_parse(int argc, char **argv, kbs_options *o)
 	}
 	if (o->admin_key != NULL && o->insecure_admin) {
 		fprintf(stderr, "veil-kbs: --admin-key and --insecure-admin exclude each other\n");
+		return 2;
+	}
+	if (o->token_cert != NULL && o->token_key == NULL) {
+		fprintf(stderr,
+			"veil-kbs: --token-cert needs --token-key (the certificate's key)\n");
 		return 2;
 	}
 	if (o->db == NULL || o->master_key == NULL) {
@@ -279,6 +289,7 @@ int main(int argc, char **argv)
 	kbs_options o = {0};
 	veil_store *store = NULL;
 	loaded_file policy = {0}, rp = {0}, rv[REFVALS_FILES_MAX] = {{0}};
+	loaded_file token_key = {0}, token_cert = {0};
 	veil_kbs_doc rv_docs[REFVALS_FILES_MAX];
 	veil_jwk *admin = NULL;
 	veil_collateral collateral;
@@ -328,6 +339,13 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	if ((o.token_key != NULL && file_load(o.token_key, VEIL_JWK_MAX_BYTES, &token_key.buf,
+					      &token_key.len) != VEIL_OK) ||
+	    (o.token_cert != NULL && file_load(o.token_cert, VEIL_COLLATERAL_FILE_MAX_BYTES,
+					       &token_cert.buf, &token_cert.len) != VEIL_OK)) {
+		rc = fail("token signer");
+		goto out;
+	}
 	if (o.collateral != NULL && veil_collateral_add_dir(&collateral, o.collateral) != VEIL_OK) {
 		rc = fail("--collateral");
 		goto out;
@@ -346,6 +364,10 @@ int main(int argc, char **argv)
 				      .admin_key = admin,
 				      .collateral = &collateral,
 				      .insecure_admin = o.insecure_admin,
+				      .token_key = token_key.buf,
+				      .token_key_len = token_key.len,
+				      .token_chain = token_cert.buf,
+				      .token_chain_len = token_cert.len,
 				      .token_lifetime_s = o.token_lifetime,
 				      .session_lifetime_s = o.session_lifetime};
 		veil_http_config hc = {.address = o.listen,
@@ -390,6 +412,8 @@ out:
 	veil_store_close(store);
 	free(policy.buf);
 	free(rp.buf);
+	veil_free_secret(token_key.buf, token_key.len);
+	free(token_cert.buf);
 	for (size_t i = 0; i < REFVALS_FILES_MAX; i++)
 		free(rv[i].buf);
 	return rc;

@@ -9,6 +9,8 @@
  * nonce comes from {"nonce": N, "tee-pubkey": K}. libveil's bundle verifier
  * checks all of it (src/evidence/bundle.c), the appraisal policy judges the
  * result, and the EAR becomes the session's token, signed by the broker.
+ * Init-data, when sent, must match the TEE's init-data register in the
+ * verified evidence (src/kbs/initdata.c); its digest goes into the token.
  *
  * Evidence that does not verify gets no token (401, so a CoCo client may
  * try again with fresh evidence); evidence that verifies but is not
@@ -19,6 +21,7 @@
 #include "kbs/kbs_internal.h"
 #include "veil/bundle.h"
 #include "veil/check.h"
+#include "veil/coco.h"
 #include "veil/codec.h"
 #include "veil/json.h"
 #include "veil/secret.h"
@@ -44,19 +47,37 @@ veil_err kbs_attest_request_parse(const uint8_t *body, size_t len, kbs_attest_re
 	ENSURE(a->primary != NULL, VEIL_E_MALFORMED, "\"tee-evidence\" has no primary_evidence");
 	ENSURE(json_is_string(a->additional), VEIL_E_MALFORMED,
 	       "\"tee-evidence\".additional_evidence must be a string (\"\" for none)");
-	/* Init-data binds a configuration into the TEE's measurement; Veil
-	 * does not check it yet, so it must be absent rather than ignored. */
+	/* Init-data: read and digested here, bound to the TEE's register once
+	 * the evidence has verified (kbs_initdata_bind). */
 	init = json_object_get(a->doc, "init-data");
-	ENSURE(init == NULL || json_is_null(init), VEIL_E_UNSUPPORTED,
-	       "\"init-data\" is not supported yet; send null");
+	return kbs_initdata_parse(init, &a->init_data);
+}
+
+/* CoCo's SNP evidence {"attestation_report": {...}, "cert_chain": [...]}
+ * (docs/kbs-protocol.md, "Per-TEE evidence forms"): the ABI report rebuilt
+ * as base64 text, and the host's certificates as the bundle's collateral. */
+static veil_err snp_coco(const json_t *evidence, json_t **primary, json_t **certs)
+{
+	uint8_t report[VEIL_COCO_SNP_REPORT_SIZE];
+	char b64[2 * VEIL_COCO_SNP_REPORT_SIZE];
+
+	TRY(veil_coco_snp_evidence(evidence, report, certs));
+	veil_base64_encode(report, sizeof report, b64);
+	*primary = json_string(b64);
+	if (*primary == NULL) {
+		json_decref(*certs);
+		*certs = NULL;
+		return veil_fail(VEIL_E_NOMEM, "out of memory");
+	}
 	return VEIL_OK;
 }
 
 /* The evidence as a libveil bundle (built in memory and verified as it
- * is): Veil's own TEE forms carry the report as base64 text. (CoCo's per-TEE evidence objects are not read yet.) */
+ * is): Veil's own forms carry the report as base64 text; CoCo's TDX and
+ * SNP objects are read into that form. */
 static veil_err bundle_build(const char *tee, const kbs_attest_req *a, json_t **out)
 {
-	json_t *rd, *doc, *primary = a->primary;
+	json_t *rd, *doc, *primary = json_incref(a->primary), *certs = NULL;
 
 	ENSURE(strcmp(tee, "sim") == 0 || strcmp(tee, "snp") == 0 || strcmp(tee, "tdx") == 0,
 	       VEIL_E_UNSUPPORTED,
@@ -68,20 +89,36 @@ static veil_err bundle_build(const char *tee, const kbs_attest_req *a, json_t **
 	if (strcmp(tee, "tdx") == 0 && json_is_object(a->primary)) {
 		static const char *const members[] = {"quote", "cc_eventlog", "aa_eventlog", NULL};
 		json_t *q = json_object_get(a->primary, "quote");
+		json_decref(primary);
 		TRY(veil_json_only_members(a->primary, "TDX primary_evidence", members));
 		ENSURE(json_is_string(q), VEIL_E_MALFORMED,
 		       "TDX primary_evidence needs \"quote\" (base64)");
-		primary = q;
+		primary = json_incref(q);
+	} else if (strcmp(tee, "snp") == 0 && json_is_object(a->primary)) {
+		json_decref(primary);
+		TRY(snp_coco(a->primary, &primary, &certs));
 	}
-	ENSURE(json_is_string(primary), VEIL_E_UNSUPPORTED,
-	       "primary_evidence for %s must be the base64 report (CoCo's SNP evidence object is "
-	       "not supported yet)",
-	       tee);
+	if (!json_is_string(primary)) {
+		json_decref(primary);
+		json_decref(certs);
+		return veil_fail(VEIL_E_UNSUPPORTED,
+				 "primary_evidence for %s must be the base64 report or CoCo's "
+				 "evidence object",
+				 tee);
+	}
 	rd = json_pack("{s:O, s:s, s:O}", "additional-evidence", a->additional, "nonce", a->nonce,
 		       "tee-pubkey", a->tee_pubkey);
-	doc = rd != NULL ? json_pack("{s:i, s:s, s:O, s:o}", "version", 1, "tee", tee,
+	if (rd == NULL)
+		json_decref(primary);
+	/* "o" steals both references, also when packing fails. */
+	doc = rd != NULL ? json_pack("{s:i, s:s, s:o, s:o}", "version", 1, "tee", tee,
 				     "primary_evidence", primary, "runtime_data", rd)
 			 : NULL;
+	if (doc != NULL && certs != NULL && json_object_set(doc, "collateral", certs) != 0) {
+		json_decref(doc);
+		doc = NULL;
+	}
+	json_decref(certs);
 	ENSURE(doc != NULL, VEIL_E_NOMEM, "out of memory");
 	*out = doc;
 	return VEIL_OK;
@@ -171,16 +208,20 @@ static void failed_checks(const json_t *result, char *out, size_t len)
 }
 
 /* Trustee's resource path reads the response key from the token at
- * submods.cpu0."ear.veraison.annotated-evidence".runtime_data_claims. */
-static void ear_add_runtime_claims(json_t *ear, const kbs_attest_req *a)
+ * submods.cpu0."ear.veraison.annotated-evidence".runtime_data_claims.
+ * Bound init-data is recorded beside it as its digest, "init_data" (hex). */
+static void ear_add_runtime_claims(json_t *ear, const kbs_attest_req *a, const char *init_hex)
 {
 	json_t *cpu = json_object_get(json_object_get(ear, "submods"), "cpu0");
 	json_t *ann = json_object_get(cpu, "ear.veraison.annotated-evidence");
 
-	if (json_is_object(ann))
-		json_object_set_new(
-		    ann, "runtime_data_claims",
-		    json_pack("{s:s, s:O}", "nonce", a->nonce, "tee-pubkey", a->tee_pubkey));
+	if (!json_is_object(ann))
+		return;
+	json_object_set_new(
+	    ann, "runtime_data_claims",
+	    json_pack("{s:s, s:O}", "nonce", a->nonce, "tee-pubkey", a->tee_pubkey));
+	if (a->init_data.present)
+		json_object_set_new(ann, "init_data", json_string(init_hex));
 }
 
 void kbs_handle_attest(veil_http_request *r, void *user)
@@ -188,7 +229,7 @@ void kbs_handle_attest(veil_http_request *r, void *user)
 	veil_kbs *k = user;
 	size_t len;
 	const uint8_t *body = veil_http_body(r, &len);
-	char id[VEIL_STORE_SESSION_ID_MAX + 1], nonce_b64[45];
+	char id[VEIL_STORE_SESSION_ID_MAX + 1], nonce_b64[45], init_hex[129] = "";
 	veil_store_session sess = {0};
 	kbs_attest_req a = {0};
 	veil_jwk *pub = NULL;
@@ -246,6 +287,8 @@ void kbs_handle_attest(veil_http_request *r, void *user)
 		err = veil_fail(VEIL_E_UNSUPPORTED,
 				"RSA1_5 is refused (RFC 8017 section 7.2 padding oracle); use "
 				"RSA-OAEP-256 or an EC key");
+	if (err == VEIL_OK && a.init_data.present)
+		err = kbs_initdata_tee_ok(sess.tee);
 	if (err == VEIL_OK && strcmp(sess.tee, "sample") != 0)
 		err = bundle_build(sess.tee, &a, &bundle);
 	if (err != VEIL_OK) {
@@ -279,9 +322,21 @@ void kbs_handle_attest(veil_http_request *r, void *user)
 				reason);
 		goto out;
 	}
+	/* The evidence is genuine: now the init-data must be what the TEE was
+	 * launched with (401, like evidence bound to other runtime data). */
+	if (a.init_data.present) {
+		err = kbs_initdata_bind(&a.init_data, sess.tee, result);
+		if (err != VEIL_OK) {
+			snprintf(reason, sizeof reason, "%.250s", veil_err_detail());
+			kbs_reply_error(r, 401, "AttestationError",
+					"RCAR handshake Attest failed: %s", veil_err_detail());
+			goto out;
+		}
+		veil_hex_encode(a.init_data.digest, a.init_data.digest_len, init_hex);
+	}
 	err = veil_appraise(pol->policy, pol->refvals, result, now, &ear);
 	if (err == VEIL_OK) {
-		ear_add_runtime_claims(ear, &a);
+		ear_add_runtime_claims(ear, &a, init_hex);
 		ear_text = json_dumps(ear, JSON_COMPACT);
 		pub_text = json_dumps(a.tee_pubkey, JSON_COMPACT);
 		err = ear_text != NULL && pub_text != NULL
@@ -306,15 +361,20 @@ void kbs_handle_attest(veil_http_request *r, void *user)
 out:
 	if (record) {
 		double took = kbs_clock() - t0;
+		json_t *fields;
 		if (outcome == KBS_ERROR && reason[0] == '\0')
 			snprintf(reason, sizeof reason, "%s", veil_err_detail());
 		kbs_metrics_attest(k, sess.tee[0] != '\0' ? sess.tee : NULL, outcome, took);
-		kbs_log(k, "attest",
-			json_pack("{s:s, s:s, s:s, s:f, s:s}", "tee",
-				  sess.tee[0] != '\0' ? sess.tee : "-", "result",
-				  kbs_outcome_name(outcome), "status",
-				  ear != NULL ? veil_ear_status(ear) : "-", "ms", took * 1e3,
-				  "peer", veil_http_peer(r)));
+		fields = json_pack("{s:s, s:s, s:s, s:f, s:s}", "tee",
+				   sess.tee[0] != '\0' ? sess.tee : "-", "result",
+				   kbs_outcome_name(outcome), "status",
+				   ear != NULL ? veil_ear_status(ear) : "-", "ms", took * 1e3,
+				   "peer", veil_http_peer(r));
+		/* The digest of bound init-data: public (the host set it), and
+		 * what an operator matches against the deployment's initdata. */
+		if (fields != NULL && init_hex[0] != '\0')
+			json_object_set_new(fields, "init_data", json_string(init_hex));
+		kbs_log(k, "attest", fields);
 		if (outcome == KBS_ERROR)
 			kbs_log(
 			    k, "attest.refused",

@@ -1,9 +1,8 @@
 /*
  * kbs.c - the key broker's set-up and the pieces its handlers share: the
- * token key (created once, then kept in the store so tokens survive a
- * restart), the error replies of the KBS protocol, one verifier per HTTP
- * thread (verifiers cache collateral and are not thread-safe), tokens, and
- * /healthz and /metrics.
+ * error replies of the KBS protocol, one verifier per HTTP thread
+ * (verifiers cache collateral and are not thread-safe), tokens (signed by
+ * the key signer.c loads), and /healthz and /metrics.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -51,46 +50,6 @@ veil_verifier *kbs_verifier(veil_kbs *k)
 	return v;
 }
 
-static veil_err make_token_key(void *user, uint8_t **val, size_t *len)
-{
-	veil_jwk *key;
-	char *text;
-	veil_err err;
-
-	(void)user;
-	TRY(veil_jwk_generate(VEIL_JWK_EC_P256, 0, &key));
-	err = veil_jwk_export_private(key, &text, len);
-	veil_jwk_free(key);
-	TRY(err);
-	*val = (uint8_t *)text;
-	return VEIL_OK;
-}
-
-/* The ES256 key that signs tokens: made on first start, then loaded. */
-static veil_err token_key_load(veil_kbs *k)
-{
-	uint8_t *text = NULL;
-	size_t len = 0;
-	json_t *pub = NULL;
-	veil_err err;
-
-	TRY(veil_store_secret_get_or_create(k->config.store, KBS_TOKEN_KEY_NAME, make_token_key,
-					    NULL, &text, &len));
-	err = veil_jwk_parse_private_bytes(text, len, &k->token_key);
-	veil_free_secret(text, len);
-	TRY(err);
-	ENSURE(veil_jwk_type_of(k->token_key) == VEIL_JWK_EC_P256, VEIL_E_MALFORMED,
-	       "the stored token-signing key is not an EC P-256 key");
-	TRY(veil_jwk_export_public(k->token_key, &pub));
-	/* RFC 7517 section 4.4: say what the key is for. */
-	if (json_object_set_new(pub, "alg", json_string("ES256")) != 0) {
-		json_decref(pub);
-		return veil_fail(VEIL_E_NOMEM, "out of memory");
-	}
-	k->token_jwk = pub;
-	return VEIL_OK;
-}
-
 veil_err veil_kbs_new(const veil_kbs_config *c, veil_kbs **out)
 {
 	veil_kbs *k;
@@ -111,7 +70,7 @@ veil_err veil_kbs_new(const veil_kbs_config *c, veil_kbs **out)
 	}
 	pthread_mutex_init(&k->lock, NULL);
 	pthread_mutex_init(&k->admin_lock, NULL);
-	CHECK(token_key_load(k));
+	CHECK(kbs_signer_load(k));
 	/* Documents given at start are installed in the store, which is then
 	 * the one source of the policies in force (policies.c). */
 	if (c->policy != NULL)

@@ -56,8 +56,8 @@ typedef struct kbs_policies {
 
 struct veil_kbs {
 	veil_kbs_config config;
-	veil_jwk *token_key;        /* ES256, persisted in the store */
-	json_t *token_jwk;          /* its public half, for the token header */
+	veil_jwk *token_key;        /* ES256: the configured one or the stored one */
+	json_t *token_jwk;          /* its public half (and x5c), for the token header */
 	pthread_mutex_t lock;       /* guards the policies pointer */
 	pthread_mutex_t admin_lock; /* one admin change at a time: store, build, install */
 	kbs_policies *policies;
@@ -104,6 +104,9 @@ void kbs_reply_error(veil_http_request *r, int status, const char *name, const c
 /* The caller's thread's verifier (created on first use), or NULL. */
 veil_verifier *kbs_verifier(veil_kbs *k);
 
+/* signer.c: loads the token key (and checks its chain) into k->token_key
+ * and k->token_jwk. */
+VEIL_MUST_CHECK veil_err kbs_signer_load(veil_kbs *k);
 /* Signs an EAR as the token: ES256 JWT with the public key in the header,
  * iat and exp added. *token is new (free()). */
 VEIL_MUST_CHECK veil_err kbs_token_sign(veil_kbs *k, json_t *ear, char **token);
@@ -121,13 +124,40 @@ VEIL_MUST_CHECK veil_err kbs_policy_parse(const uint8_t *json, size_t len, json_
 /* POST /kbs/v0/auth: the TEE name (copied) once the version is 0.4.0. */
 VEIL_MUST_CHECK veil_err kbs_auth_request_parse(const uint8_t *body, size_t len, char tee[32]);
 
+/* CoCo init-data (initdata.c, docs/kbs.md "Init-data"): the digest of the
+ * initdata TOML's bytes by the algorithm the TOML names. */
+typedef struct kbs_initdata {
+	bool present;          /* false: "init-data" was null or absent */
+	const char *algorithm; /* "sha256", "sha384" or "sha512" (static) */
+	uint8_t digest[64];
+	size_t digest_len; /* 32, 48 or 64 */
+} kbs_initdata;
+
+/* Reads an initdata TOML's top-level keys (version "0.1.0", algorithm) up
+ * to its [data] table; *algorithm gets the algorithm's name (static). */
+VEIL_MUST_CHECK veil_err kbs_initdata_toml_read(const char *toml, size_t len,
+						const char **algorithm);
+/* The attest request's "init-data" member (NULL or JSON null: none):
+ * {"format": "toml", "body": "<TOML>"}, read and digested into *out. */
+VEIL_MUST_CHECK veil_err kbs_initdata_parse(const json_t *init, kbs_initdata *out);
+/* Fits a digest to a register of `size` bytes: zero-padded or truncated. */
+void kbs_initdata_regularize(const uint8_t *digest, size_t len, uint8_t *out, size_t size);
+/* Whether init-data can be bound to evidence of this TEE (snp, tdx, sim). */
+VEIL_MUST_CHECK veil_err kbs_initdata_tee_ok(const char *tee);
+/* Compares the digest, fitted to the TEE's register, with the register's
+ * claim in a verified bundle result (submods.cpu.claims), in constant
+ * time; VEIL_E_MISMATCH names the register when they differ. */
+VEIL_MUST_CHECK veil_err kbs_initdata_bind(const kbs_initdata *d, const char *tee,
+					   const json_t *result);
+
 /* POST /kbs/v0/attest; everything borrowed from doc (json_decref it). */
 typedef struct kbs_attest_req {
 	json_t *doc;
 	const char *nonce;
 	json_t *tee_pubkey;
 	json_t *primary;
-	json_t *additional; /* a JSON string */
+	json_t *additional;     /* a JSON string */
+	kbs_initdata init_data; /* present only when the request carried one */
 } kbs_attest_req;
 VEIL_MUST_CHECK veil_err kbs_attest_request_parse(const uint8_t *body, size_t len,
 						  kbs_attest_req *a);

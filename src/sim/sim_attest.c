@@ -117,6 +117,14 @@ static veil_err sign_and_take(veil_writer *w, EVP_PKEY *key, uint8_t **out, size
 veil_err veil_sim_attest(const veil_sim *s, const uint8_t measurement[48],
 			 const uint8_t report_data[64], int64_t now, uint8_t **out, size_t *len)
 {
+	return veil_sim_attest_host_data(s, measurement, s->config.host_data, report_data, now, out,
+					 len);
+}
+
+veil_err veil_sim_attest_host_data(const veil_sim *s, const uint8_t measurement[48],
+				   const uint8_t host_data[32], const uint8_t report_data[64],
+				   int64_t now, uint8_t **out, size_t *len)
+{
 	const sim_config *c = &s->config;
 	sim_report_body b = {0};
 	veil_writer w;
@@ -130,7 +138,7 @@ veil_err veil_sim_attest(const veil_sim *s, const uint8_t measurement[48],
 		(uint64_t)c->tcb_snp << 48 | (uint64_t)c->tcb_microcode << 56;
 	b.generated_at = (uint64_t)now;
 	memcpy(b.measurement, measurement, sizeof b.measurement);
-	memcpy(b.host_data, c->host_data, sizeof b.host_data);
+	memcpy(b.host_data, host_data, sizeof b.host_data);
 	memcpy(b.report_data, report_data, sizeof b.report_data);
 	TRY(sim_platform_id(s->platform, b.platform_id));
 	veil_writer_init(&w, VEIL_EVIDENCE_MAX_BYTES);
