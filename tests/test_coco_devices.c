@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "test_nv_util.h"
+#include "test_result_util.h"
 #include "veil/bundle.h"
 #include "veil/coco.h"
 #include "veil/json.h"
@@ -396,21 +397,6 @@ static json_t *as_string(json_t *v)
 	return s;
 }
 
-/* Whether result res has a check `name` with this outcome. */
-static bool has_check(const json_t *res, const char *name, bool ok)
-{
-	size_t i;
-	json_t *c;
-
-	json_array_foreach(json_object_get(res, "checks"), i, c)
-	{
-		if (strcmp(json_string_value(json_object_get(c, "name")), name) == 0 &&
-		    json_is_true(json_object_get(c, "ok")) == ok)
-			return true;
-	}
-	return false;
-}
-
 /* Whether the only failed check of res is `name`. */
 static bool fails_only(const json_t *res, const char *name)
 {
@@ -480,19 +466,19 @@ TEST(bundle_real_gpu_in_coco_form_fails_for_its_nonce_only)
 		EXPECT(json_object_size(json_object_get(res, "submods")) == 2);
 		/* The CPU binding holds: only the device can fail. */
 		EXPECT(json_is_true(json_object_get(cpu, "verified")));
-		EXPECT(has_check(res, "binding.primary", true));
+		EXPECT(result_has_check(res, "binding.primary", true));
 		/* The GPU is genuine (its chain, from the entry's base64 PEM,
 		 * verifies; signature and measurements hold) but bound to
 		 * another session's nonce. */
 		EXPECT(strcmp(json_string_value(json_object_get(gpu, "tee")), "nvidia") == 0);
-		EXPECT(has_check(gpu, "gpu.chain", true));
-		EXPECT(has_check(gpu, "report.signature", true));
-		EXPECT(has_check(gpu, "driver_rim.measurements", true));
-		EXPECT(has_check(gpu, "vbios_rim.measurements", true));
-		EXPECT(has_check(gpu, "report_data", false));
+		EXPECT(result_has_check(gpu, "gpu.chain", true));
+		EXPECT(result_has_check(gpu, "report.signature", true));
+		EXPECT(result_has_check(gpu, "driver_rim.measurements", true));
+		EXPECT(result_has_check(gpu, "vbios_rim.measurements", true));
+		EXPECT(result_has_check(gpu, "report_data", false));
 		EXPECT(fails_only(gpu, "report_data"));
 		EXPECT(json_is_false(json_object_get(gpu, "verified")));
-		EXPECT(has_check(res, "binding.device", false));
+		EXPECT(result_has_check(res, "binding.device", false));
 		EXPECT(fails_only(res, "binding.device"));
 		EXPECT(json_is_false(json_object_get(res, "verified")));
 		/* The string is in the claims verbatim: the uuid and arch a
@@ -524,15 +510,15 @@ TEST(bundle_eight_gpus_in_coco_form)
 		snprintf(name, sizeof name, "gpu%d", i);
 		json_t *gpu = submod(res, name);
 		REQUIRE(gpu != NULL);
-		EXPECT(has_check(gpu, "gpu.chain", true));
-		EXPECT(has_check(gpu, "report.signature", true));
-		EXPECT(has_check(gpu, "gpu.fwid", true));
-		EXPECT(has_check(gpu, "report_data", false));
+		EXPECT(result_has_check(gpu, "gpu.chain", true));
+		EXPECT(result_has_check(gpu, "report.signature", true));
+		EXPECT(result_has_check(gpu, "gpu.fwid", true));
+		EXPECT(result_has_check(gpu, "report_data", false));
 		EXPECT(json_is_false(json_object_get(gpu, "verified")));
 	}
 	EXPECT(submod(res, "gpu8") == NULL);
-	EXPECT(has_check(res, "devices.distinct", true));
-	EXPECT(!has_check(res, "binding.device", true));
+	EXPECT(result_has_check(res, "devices.distinct", true));
+	EXPECT(!result_has_check(res, "binding.device", true));
 	EXPECT(json_is_false(json_object_get(res, "verified")));
 	json_decref(res);
 	coco_sim_close(&s);

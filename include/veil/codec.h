@@ -14,6 +14,8 @@
 
 #include "veil/error.h"
 
+/* The value of one hex digit (either case), or -1. */
+int veil_hex_digit(int c);
 /* Writes 2*n lower-case hex digits and a NUL: out must hold 2*n+1 bytes. */
 void veil_hex_encode(const uint8_t *in, size_t n, char *out);
 /* Decodes exactly 2*cap_or_len digits. *out_len gets the decoded length.

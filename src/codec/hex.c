@@ -14,7 +14,7 @@ void veil_hex_encode(const uint8_t *in, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-static int hex_value(char c)
+int veil_hex_digit(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -33,7 +33,7 @@ veil_err veil_hex_decode(const char *in, size_t in_len, uint8_t *out, size_t cap
 		return veil_fail(VEIL_E_LIMIT, "hex string decodes to %zu bytes, room for %zu",
 				 in_len / 2, cap);
 	for (size_t i = 0; i < in_len; i += 2) {
-		int hi = hex_value(in[i]), lo = hex_value(in[i + 1]);
+		int hi = veil_hex_digit(in[i]), lo = veil_hex_digit(in[i + 1]);
 		if (hi < 0 || lo < 0)
 			return veil_fail(VEIL_E_MALFORMED, "non-hex character at position %zu",
 					 hi < 0 ? i : i + 1);

@@ -136,17 +136,6 @@ static veil_err end_of_line(toml_scan *s)
 	return VEIL_OK;
 }
 
-static int hex_digit(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* A token being read: bytes kept up to the cap, the rest only counted. */
 typedef struct toml_token {
 	char text[TOML_TOKEN_MAX + 1];
@@ -169,7 +158,7 @@ static veil_err unicode_escape(toml_scan *s, size_t digits, toml_token *t)
 	uint32_t cp = 0;
 
 	for (size_t i = 0; i < digits; i++) {
-		int d = hex_digit(peek(s));
+		int d = veil_hex_digit(peek(s));
 		if (d < 0)
 			return toml_fail(s, "\\%c needs %zu hex digits", digits == 4 ? 'u' : 'U',
 					 digits);
