@@ -155,4 +155,23 @@
 #define VEIL_JWE_MAX_BYTES     (2 * 1024 * 1024)
 #define VEIL_JWT_LEEWAY_MAX    300
 
+/* GGUF model files (src/gguf, docs/gguf.md). The bytes before the tensor
+ * data (header, metadata and tensor table: a Llama 3 vocabulary with its
+ * merges is ~10 MiB, a 262k-token Gemma vocabulary ~8 MiB), metadata pairs
+ * (real files carry 20 to 60), bytes of one key (the spec allows 65535;
+ * real keys are under 64), bytes of one string value (chat templates and
+ * license texts run to tens of KiB), elements of one array (vocabularies
+ * reach 262144 tokens and merge lists ~300k), tensors (a 70B Llama has 723;
+ * mixture-of-experts files with merged experts a few thousand), bytes of a
+ * tensor name (ggml's GGML_MAX_NAME, 64 with its NUL) and dimensions of a
+ * tensor (ggml's GGML_MAX_DIMS). */
+#define VEIL_GGUF_META_MAX_BYTES  (64 * 1024 * 1024)
+#define VEIL_GGUF_KV_MAX          4096
+#define VEIL_GGUF_KEY_MAX         256
+#define VEIL_GGUF_STRING_MAX      (1024 * 1024)
+#define VEIL_GGUF_ARRAY_MAX       (1024 * 1024)
+#define VEIL_GGUF_TENSORS_MAX     65536
+#define VEIL_GGUF_TENSOR_NAME_MAX 63
+#define VEIL_GGUF_DIMS_MAX        4
+
 #endif
