@@ -24,6 +24,8 @@ packages=(
 	curl
 	ca-certificates
 	jq
+	python3
+	python3-numpy
 )
 
 missing=()

@@ -155,6 +155,13 @@
 #define VEIL_JWE_MAX_BYTES     (2 * 1024 * 1024)
 #define VEIL_JWT_LEEWAY_MAX    300
 
+/* Sealed models (docs/sealed-model.md): the largest plaintext (1 TiB holds
+ * a 405B-parameter model in 16-bit weights), which also keeps the chunk
+ * counter of the smallest chunk size within its 32 bits, and the threads
+ * one open may use. */
+#define VEIL_SEAL_PLAINTEXT_MAX (1ULL << 40)
+#define VEIL_SEAL_THREADS_MAX   64
+
 /* GGUF model files (src/gguf, docs/gguf.md). The bytes before the tensor
  * data (header, metadata and tensor table: a Llama 3 vocabulary with its
  * merges is ~10 MiB, a 262k-token Gemma vocabulary ~8 MiB), metadata pairs

@@ -33,6 +33,15 @@ int cmd_sim(int argc, char **argv);
 int cmd_kbs(int argc, char **argv);
 /* veil kbs fetch (argv[1] is "fetch"). */
 int cmd_kbs_fetch(int argc, char **argv);
+/* What `veil kbs put-resource` does, for other commands (veil seal): stores
+ * value at path through the admin API of the broker at url, signing the
+ * call with the private admin key in the file admin_key (ca: the broker's
+ * CA, or NULL). Prints the outcome; returns a CLI_EXIT_* code. */
+int cli_kbs_put_resource(const char *url, const char *admin_key, const char *ca, const char *path,
+			 const uint8_t *value, size_t len);
+int cmd_seal(int argc, char **argv);
+int cmd_unseal(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 /* How evidence bytes were written in the file. */
 typedef enum cli_encoding {

@@ -253,6 +253,19 @@ static int policy_call(const kbs_args *a, const char *path, const char *what)
 	return rc;
 }
 
+int cli_kbs_put_resource(const char *url, const char *admin_key, const char *ca, const char *path,
+			 const uint8_t *value, size_t len)
+{
+	kbs_args a = {.url = url, .admin_key = admin_key, .ca = ca};
+	char route[512];
+
+	if ((size_t)snprintf(route, sizeof route, "/kbs/v0/resource/%s", path) >= sizeof route) {
+		fprintf(stderr, "veil kbs: the resource path is too long\n");
+		return CLI_EXIT_USAGE;
+	}
+	return admin_call(&a, "POST", route, value, len, "application/octet-stream", path);
+}
+
 int cmd_kbs(int argc, char **argv)
 {
 	kbs_args a = {0};

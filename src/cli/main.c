@@ -15,6 +15,9 @@ static const cli_command commands[] = {
     {"appraise", "judge evidence against an appraisal policy; print an EAR result", cmd_appraise},
     {"sim", "create and measure a simulated TEE platform (development only)", cmd_sim},
     {"kbs", "administer a veil-kbs key broker: keys, resources, policies", cmd_kbs},
+    {"seal", "encrypt a model file so that only a holder of its key can open it", cmd_seal},
+    {"unseal", "check a sealed model with its key (--verify-only)", cmd_unseal},
+    {"run", "generate text from a GGUF or sealed model with the built-in engine", cmd_run},
 };
 
 static void usage(FILE *out)
