@@ -86,6 +86,36 @@ TEST(greedy_and_cuts)
 	EXPECT(freq[5] < 0.01 && freq[0] > 0.03);
 }
 
+/* Logits that are not numbers (a model file with Inf or NaN weights)
+ * never send the sampler outside its candidates: every path returns an id
+ * in range, the best finite one when the cut leaves nothing. */
+TEST(logits_that_are_not_numbers)
+{
+	const float nan_first[4] = {NAN, 1.0f, 3.0f, 2.0f};
+	const float inf_first[4] = {INFINITY, 1.0f, 3.0f, 2.0f};
+	const float none[3] = {NAN, NAN, -INFINITY};
+	veil_sample_params paths[3] = {
+	    {.temperature = 0, .top_p = 1},
+	    {.temperature = 1, .top_k = 2, .top_p = 1, .seed = 1},
+	    {.temperature = 1, .top_p = 0.9f, .seed = 2},
+	};
+
+	for (int i = 0; i < 3; i++) {
+		int32_t a = sample_once(&paths[i], nan_first, 4);
+		int32_t b = sample_once(&paths[i], inf_first, 4);
+		int32_t c = sample_once(&paths[i], none, 3);
+		EXPECT(a >= 0 && a < 4);
+		EXPECT(b >= 0 && b < 4);
+		EXPECT(c >= 0 && c < 3);
+	}
+	/* Greedy skips the NaN and the Inf: the best finite logit. */
+	EXPECT(sample_once(&paths[0], nan_first, 4) == 2);
+	EXPECT(sample_once(&paths[0], inf_first, 4) == 2);
+	/* top-p with a NaN at the top: the cut is not a number and keeps
+	 * nothing, so the best finite logit is taken. */
+	EXPECT(sample_once(&paths[2], nan_first, 4) == 2);
+}
+
 TEST(distribution_follows_temperature_and_top_p)
 {
 	/* Probabilities 0.5, 0.3, 0.2 at temperature 1. */
@@ -386,6 +416,7 @@ int main(void)
 {
 	RUN(rng_is_splitmix64);
 	RUN(greedy_and_cuts);
+	RUN(logits_that_are_not_numbers);
 	RUN(distribution_follows_temperature_and_top_p);
 	RUN(seeds);
 	RUN(bad_sample_params);

@@ -16,10 +16,11 @@
 
 #include "engine/engine_internal.h"
 #include "veil/secret.h"
+#include "veil/tokenizer.h"
 
-/* Bytes of one token's text (longer pieces are cut: no real vocabulary
- * has them). */
-#define PIECE_MAX 256
+/* Bytes of one token's text: the longest the tokenizer accepts, plus a
+ * partial character the detokenizer may be holding back. */
+#define PIECE_MAX (VEIL_TOKEN_TEXT_MAX + 4)
 #define HOLD_MAX  (VEIL_ENGINE_STOP_LEN_MAX + PIECE_MAX + 8)
 
 const char *veil_stop_reason_name(veil_stop_reason r)

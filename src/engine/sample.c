@@ -101,14 +101,17 @@ static int cmp_cand(const void *x, const void *y)
 	return before(a, b) ? -1 : before(b, a) ? 1 : 0;
 }
 
+/* The best finite logit's id (the first on ties); id 0 if none is finite.
+ * A model file may hold Inf or NaN weights, so logits are not trusted to
+ * be numbers. */
 static int32_t greedy(const float *logits, size_t n)
 {
-	size_t best = 0;
+	size_t best = n;
 
-	for (size_t i = 1; i < n; i++)
-		if (logits[i] > logits[best])
+	for (size_t i = 0; i < n; i++)
+		if (isfinite(logits[i]) && (best == n || logits[i] > logits[best]))
 			best = i;
-	return (int32_t)best;
+	return best == n ? 0 : (int32_t)best;
 }
 
 /* The k best of logits into c[0..k), by a min-heap whose root is the
@@ -195,6 +198,10 @@ int32_t veil_sampler_sample(veil_sampler *s, const float *logits)
 		for (size_t i = 0; i < n; i++)
 			c[i] = (cand){logits[i], (int32_t)i, 0};
 	}
+	/* Nothing survived the cut (logits that are not numbers): fall back
+	 * to the best finite one rather than draw from an empty set. */
+	if (k == 0)
+		return greedy(logits, n);
 	mx = logits[greedy(logits, n)];
 	if (s->p.top_p < 1) {
 		/* llama.cpp's top-p: the softmax at temperature 1 of what is
