@@ -62,7 +62,8 @@ struct veil_session {
 	const float *act_src;
 	uint32_t act_type;
 	size_t act_n;
-	size_t alloc_bytes; /* for the wipe at free */
+	uint8_t *scratch;   /* the arena all the buffers above point into */
+	size_t alloc_bytes; /* its size, for the wipe at free */
 };
 
 /* Reads the current time in seconds (monotonic), for timings. */

@@ -122,6 +122,7 @@ veil_err veil_session_new(const veil_model *m, const veil_session_params *p, vei
 	CHECK_THAT(posix_memalign((void **)&arena, 64, ap.total) == 0, VEIL_E_NOMEM,
 		   "out of memory for %zu bytes of session scratch", ap.total);
 	memset(arena, 0, ap.total);
+	s->scratch = arena;
 	s->alloc_bytes = ap.total;
 	s->x = (float *)(void *)(arena + o_x);
 	s->xb = (float *)(void *)(arena + o_xb);
@@ -167,7 +168,7 @@ void veil_session_free(veil_session *s)
 	wipe_cache(s, s->pos);
 	free(s->k_cache);
 	free(s->v_cache);
-	veil_free_secret(s->x, s->alloc_bytes);
+	veil_free_secret(s->scratch, s->alloc_bytes);
 	free(s);
 }
 

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "seal/seal_internal.h"
+#include "veil/aead.h"
 #include "veil/codec.h"
 #include "veil/crypto.h"
 #include "veil/secret.h"
@@ -217,8 +218,8 @@ veil_err veil_seal_file(const char *in_path, const char *out_path,
 		   "%s is %lld bytes; the cap is %llu", in_path, (long long)st.st_size,
 		   (unsigned long long)VEIL_SEAL_PLAINTEXT_MAX);
 	(void)posix_fadvise(s.in, 0, 0, POSIX_FADV_SEQUENTIAL);
-	info.version = 1;
-	info.aead = 0x0002;
+	info.version = SEAL_VERSION;
+	info.aead = VEIL_AEAD_AES_256_GCM;
 	info.chunk_size = 1u << log2;
 	info.plaintext_len = (uint64_t)st.st_size;
 	info.header_len = VEIL_SEAL_HEADER_MIN + strlen(info.resource);
