@@ -131,6 +131,13 @@
 #define VEIL_HTTP_ROUTES_MAX 64
 /* Event loop threads of one server (one per CPU unless configured). */
 #define VEIL_HTTP_THREADS_MAX 64
+/* Deferred replies (src/http/deferred.c): bytes of one streamed reply that
+ * a producer thread may have written but the client has not taken yet (in
+ * the handle's queue and the connection's output buffer). Tokens leave in
+ * pieces of tens of bytes; 4 MiB is far more than a reading client ever
+ * lets pile up, and bounds what one that stopped reading can make the
+ * server hold. */
+#define VEIL_HTTP_DEFERRED_QUEUE_MAX (4 * 1024 * 1024)
 
 /* HTTP client (src/http/client.c): the whole exchange, from connect to the
  * last body byte, and the connect phase alone; response header values kept
@@ -162,6 +169,13 @@
 #define VEIL_SEAL_PLAINTEXT_MAX (1ULL << 40)
 #define VEIL_SEAL_THREADS_MAX   64
 
+/* Receipts (include/veil/receipt.h, docs/receipt.md): the whole compact
+ * JWS. Veil's own signer writes at most 1955 bytes (three strings of
+ * VEIL_RECEIPT_TEXT_MAX bytes, each byte escaped, and 16-digit counts);
+ * 4 KiB leaves room for another signer's \u escapes and fits one HTTP
+ * header line comfortably. */
+#define VEIL_RECEIPT_MAX_BYTES 4096
+
 /* GGUF model files (src/gguf, docs/gguf.md). The bytes before the tensor
  * data (header, metadata and tensor table: a Llama 3 vocabulary with its
  * merges is ~10 MiB, a 262k-token Gemma vocabulary ~8 MiB), metadata pairs
@@ -180,5 +194,42 @@
 #define VEIL_GGUF_TENSORS_MAX     65536
 #define VEIL_GGUF_TENSOR_NAME_MAX 63
 #define VEIL_GGUF_DIMS_MAX        4
+
+/* veil-worker's OpenAI-compatible API (src/worker/openai.c,
+ * docs/openai-api.md): the defaults of oai_limits. A request body (a long
+ * conversation is tens of KiB; 1 MiB is the JSON cap anyway), messages in
+ * one chat request, the most tokens one request may ask to generate and how
+ * many when it does not say (a worker shares one engine among requests, so
+ * one request must not hold it for long), stop sequences (OpenAI's own
+ * limit of 4) and bytes of a model name. */
+#define VEIL_WORKER_BODY_MAX           (1024 * 1024)
+#define VEIL_WORKER_MESSAGES_MAX       256
+#define VEIL_WORKER_MAX_TOKENS_CAP     4096
+#define VEIL_WORKER_MAX_TOKENS_DEFAULT 256
+#define VEIL_WORKER_STOP_MAX           4
+#define VEIL_WORKER_MODEL_NAME_MAX     128
+
+/* veil-worker's serving (src/worker/, docs/worker.md "Limits"): how long
+ * the key fetch may retry at start-up, engine slots and waiting requests
+ * (more waiting than a few slots' worth only adds latency: 429 tells the
+ * client, or the gateway, to go elsewhere), prompt tokens, seconds one
+ * request may hold a slot (queueing included), fresh evidence bundles a
+ * second, bytes of one whole response, random padding per streamed chunk,
+ * and the hex digits of an attestation nonce (8 to 64 bytes). */
+#define VEIL_WORKER_KBS_DEADLINE_MS   (120 * 1000)
+#define VEIL_WORKER_SLOTS_DEFAULT     2
+#define VEIL_WORKER_QUEUE_DEFAULT     16
+#define VEIL_WORKER_PROMPT_TOKENS_MAX 8192
+#define VEIL_WORKER_REQUEST_TIMEOUT_S 300
+#define VEIL_WORKER_ATTEST_PER_S      10
+#define VEIL_WORKER_RESPONSE_MAX      (4 * 1024 * 1024)
+#define VEIL_WORKER_PAD_MAX           255
+#define VEIL_WORKER_NONCE_HEX_MIN     16
+#define VEIL_WORKER_NONCE_HEX_MAX     128
+
+/* The guest side of the KBS protocol (src/guest, docs/guest.md): the nonce
+ * a broker hands out at /kbs/v0/auth, which the guest binds into its
+ * evidence (Veil's and Trustee's are 44 base64 characters). */
+#define VEIL_GUEST_KBS_NONCE_MAX 256
 
 #endif

@@ -11,9 +11,10 @@
  * GPU's report for the device nonce derived from it, carried inside the
  * runtime data as "additional-evidence" so the CPU report covers them.
  *
- * `auto` picks among the hardware back ends only (include/veil/attester.h);
- * the simulated TEE is used only when asked for with --tee sim, never as a
- * fallback. Output goes to --out through a temporary file renamed into
+ * The evidence itself is made by the guest library (include/veil/guest.h,
+ * docs/guest.md), which veil-worker uses too. `auto` picks among the
+ * hardware back ends only (include/veil/attester.h); the simulated TEE is
+ * used only when asked for with --tee sim, never as a fallback. Output goes to --out through a temporary file renamed into
  * place, so a failed run leaves no partial evidence behind.
  *
  * Exit 0 on success, 1 when no back end could produce evidence (each one
@@ -29,12 +30,10 @@
 
 #include "cli/cli.h"
 #include "veil/attester.h"
-#include "veil/bundle.h"
 #include "veil/codec.h"
+#include "veil/guest.h"
 #include "veil/json.h"
 #include "veil/limits.h"
-#include "veil/sim.h"
-#include "veil/timeutil.h"
 
 typedef struct attest_args {
 	const char *tee, *backend, *sim_dir, *rd_hex, *runtime_path, *out_path;
@@ -205,68 +204,6 @@ static int parse_args(int argc, char **argv, attest_args *a)
 	return -1;
 }
 
-/* Base64 of bytes as a new JSON string. */
-static json_t *b64_string(const uint8_t *p, size_t n)
-{
-	char *s = malloc(veil_base64_encoded_len(n) + 1);
-	json_t *j;
-
-	if (s == NULL)
-		return NULL;
-	veil_base64_encode(p, n, s);
-	j = json_string(s);
-	free(s);
-	return j;
-}
-
-static veil_err add_device(json_t *list, const char *type, const uint8_t *report, size_t len,
-			   const char *chain, bool cc_on, const char *env, bool devtools,
-			   bool ready)
-{
-	json_t *dev = json_pack("{s:s, s:o, s:o, s:{s:s, s:s, s:b, s:b}}", "type", type, "evidence",
-				b64_string(report, len), "certificate",
-				b64_string((const uint8_t *)chain, strlen(chain)), "state",
-				"cc_mode", cc_on ? "on" : "off", "cc_environment", env, "devtools",
-				devtools, "ready", ready);
-
-	ENSURE(dev != NULL && json_array_append_new(list, dev) == 0, VEIL_E_NOMEM, "out of memory");
-	return VEIL_OK;
-}
-
-static veil_err sim_gpus(const veil_sim *s, const uint8_t nonce[32], json_t *list)
-{
-	for (unsigned i = 0; i < veil_sim_gpu_count(s); i++) {
-		uint8_t *report = NULL;
-		size_t len = 0;
-		char *chain = NULL;
-		veil_sim_gpu_state st;
-		veil_err err = veil_sim_gpu_attest(s, i, nonce, &report, &len, &chain, &st);
-		if (err == VEIL_OK)
-			err = add_device(list, "sim-gpu", report, len, chain, st.cc_on, "sim",
-					 st.devtools, st.ready);
-		free(report);
-		free(chain);
-		TRY(err);
-	}
-	ENSURE(veil_sim_gpu_count(s) > 0, VEIL_E_NOT_FOUND,
-	       "sim: the platform has no GPUs (veil sim init --gpus N)");
-	return VEIL_OK;
-}
-
-static veil_err hardware_gpus(const veil_attest_env *env, const uint8_t nonce[32], json_t *list)
-{
-	veil_gpu_evidence *gpus = NULL;
-	size_t n = 0;
-	veil_err err = veil_attest_gpus(env, nonce, &gpus, &n);
-
-	for (size_t i = 0; err == VEIL_OK && i < n; i++)
-		err = add_device(list, "nvidia", gpus[i].report, gpus[i].report_len,
-				 gpus[i].cert_chain_pem, gpus[i].cc_on, gpus[i].cc_environment,
-				 gpus[i].devtools, gpus[i].ready);
-	veil_gpu_evidence_free(gpus, n);
-	return err;
-}
-
 /* Writes the output: to --out through a temporary file and rename, or to
  * standard output (never binary to a terminal). */
 static veil_err write_output(const char *path, const uint8_t *p, size_t n, bool binary)
@@ -334,74 +271,45 @@ static veil_err read_runtime_data(const char *path, json_t **out)
 	return VEIL_OK;
 }
 
-/* The CPU report, from the sim platform or a hardware back end. */
-static veil_err cpu_evidence(const attest_args *a, const veil_sim *s, const uint8_t rd[64],
-			     veil_cpu_evidence *ev)
-{
-	uint8_t m[48];
-	const char *self[] = {"/proc/self/exe"};
-
-	if (s == NULL)
-		return veil_attest_cpu(&a->env, a->backend, a->tee, rd, ev);
-	TRY(veil_sim_measure(a->nworkload > 0 ? a->workload : self,
-			     a->nworkload > 0 ? a->nworkload : 1, m));
-	snprintf(ev->tee, sizeof ev->tee, "sim");
-	snprintf(ev->backend, sizeof ev->backend, "sim");
-	return veil_sim_attest(s, m, rd, veil_time_now(), &ev->report, &ev->report_len);
-}
-
-/* The bundle: CPU report, runtime data, and the SNP certificates the
- * platform handed over (VCEK or VLEK, ASK, ARK) as collateral. */
-static veil_err bundle_json(const veil_cpu_evidence *ev, json_t *rt, uint8_t **out, size_t *len)
-{
-	json_t *doc = NULL, *coll = json_array();
-	veil_snp_cert certs[VEIL_SNP_CERTTABLE_MAX];
-	size_t n = 0;
-	veil_err err = VEIL_OK;
-	char *text = NULL;
-
-	ENSURE(coll != NULL, VEIL_E_NOMEM, "out of memory");
-	if (ev->certs != NULL)
-		CHECK(veil_snp_certtable_parse(ev->certs, ev->certs_len, certs,
-					       VEIL_SNP_CERTTABLE_MAX, &n));
-	for (size_t i = 0; i < n; i++)
-		CHECK_THAT(json_array_append_new(coll, b64_string(certs[i].der, certs[i].len)) == 0,
-			   VEIL_E_NOMEM, "out of memory");
-	doc = json_pack("{s:i, s:s, s:o, s:O, s:O}", "version", 1, "tee", ev->tee,
-			"primary_evidence", b64_string(ev->report, ev->report_len), "runtime_data",
-			rt, "collateral", coll);
-	CHECK_THAT(doc != NULL, VEIL_E_NOMEM, "out of memory");
-	text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
-	CHECK_THAT(text != NULL, VEIL_E_NOMEM, "out of memory");
-	*len = strlen(text) + 1;
-	text[*len - 1] = '\n';
-	*out = (uint8_t *)text;
-out:
-	json_decref(coll);
-	json_decref(doc);
-	return err;
-}
-
 static int attest_fail(veil_err err, const char *what)
 {
 	fprintf(stderr, "veil attest: %s%s\n", what, veil_err_detail());
 	return err == VEIL_E_USAGE || err == VEIL_E_MALFORMED ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
 }
 
+/* The guest (include/veil/guest.h) these options describe. */
+static veil_err guest_open(const attest_args *a, veil_guest **g)
+{
+	bool sim = strcmp(a->tee, "sim") == 0;
+	veil_guest_config c = {
+	    .tee = a->tee,
+	    .backend = a->backend,
+	    .sim_dir = sim ? a->sim_dir : NULL,
+	    .workload = a->workload,
+	    .n_workload = a->nworkload,
+	    .gpus = !a->gpu ? "none"
+		    : sim   ? "sim"
+			    : "nvml",
+	    .env = &a->env,
+	};
+
+	return veil_guest_open(&c, g);
+}
+
 int cmd_attest(int argc, char **argv)
 {
 	attest_args a = {0};
-	veil_sim *s = NULL;
-	json_t *rt = NULL, *devices = NULL;
+	veil_guest *g = NULL;
+	json_t *rt = NULL;
 	veil_cpu_evidence ev = {0};
-	uint8_t rd[64] = {0}, nonce[32], *out = NULL;
+	uint8_t rd[64] = {0}, *out = NULL;
 	size_t n = 0, out_len = 0;
 	veil_err err;
 	int rc = parse_args(argc, argv, &a);
 
 	if (rc >= 0)
 		return rc;
-	if (strcmp(a.tee, "sim") == 0 && (err = veil_sim_open(a.sim_dir, &s)) != VEIL_OK) {
+	if ((err = guest_open(&a, &g)) != VEIL_OK) {
 		rc = attest_fail(err, "");
 		goto out;
 	}
@@ -413,59 +321,29 @@ int cmd_attest(int argc, char **argv)
 		goto out;
 	}
 	if (a.runtime_path != NULL) {
-		if ((err = read_runtime_data(a.runtime_path, &rt)) != VEIL_OK) {
+		if (read_runtime_data(a.runtime_path, &rt) != VEIL_OK) {
 			rc = attest_fail(VEIL_E_USAGE, "");
 			goto out;
 		}
-		if (a.gpu) {
-			if (json_object_get(rt, "additional-evidence") != NULL) {
-				rc = attest_fail(veil_fail(VEIL_E_USAGE,
-							   "--gpu with runtime data that already "
-							   "carries \"additional-evidence\""),
-						 "");
-				goto out;
-			}
-			devices = json_array();
-			err = devices == NULL ? veil_fail(VEIL_E_NOMEM, "out of memory")
-					      : veil_device_nonce(rt, nonce);
-			if (err != VEIL_OK) {
-				rc = attest_fail(VEIL_E_USAGE, "--runtime-data: ");
-				goto out;
-			}
-			err = s != NULL ? sim_gpus(s, nonce, devices)
-					: hardware_gpus(&a.env, nonce, devices);
-			if (err != VEIL_OK) {
-				rc = attest_fail(err, "GPU: ");
-				goto out;
-			}
-			if (json_object_set(rt, "additional-evidence", devices) != 0) {
-				rc = attest_fail(VEIL_E_NOMEM, "");
-				goto out;
-			}
-		}
-		if ((err = veil_runtime_data_digest(rt, rd)) != VEIL_OK) {
-			rc = attest_fail(VEIL_E_USAGE, "--runtime-data: ");
-			goto out;
-		}
+		/* GPU reports for the device nonce, the runtime data with
+		 * them, and the CPU report over it all (guest.h). */
+		err = veil_guest_bundle(g, rt, &out, &out_len);
+		if (err == VEIL_OK)
+			err = write_output(a.out_path, out, out_len, false);
+	} else {
+		err = veil_guest_report(g, rd, &ev);
+		if (err == VEIL_OK && ev.certs != NULL)
+			fprintf(stderr, "veil attest: note: the platform's certificate table is "
+					"not written with a bare report; use --runtime-data for a "
+					"bundle\n");
+		if (err == VEIL_OK)
+			err = write_output(a.out_path, ev.report, ev.report_len, true);
 	}
-	if ((err = cpu_evidence(&a, s, rd, &ev)) != VEIL_OK) {
-		rc = attest_fail(err, "");
-		goto out;
-	}
-	if (rt != NULL)
-		err = bundle_json(&ev, rt, &out, &out_len);
-	else if (ev.certs != NULL)
-		fprintf(stderr, "veil attest: note: the platform's certificate table is not "
-				"written with a bare report; use --runtime-data for a bundle\n");
-	if (err == VEIL_OK)
-		err = rt != NULL ? write_output(a.out_path, out, out_len, false)
-				 : write_output(a.out_path, ev.report, ev.report_len, true);
 	rc = err == VEIL_OK ? CLI_EXIT_OK : attest_fail(err, "");
 out:
 	free(out);
 	veil_cpu_evidence_clear(&ev);
-	json_decref(devices);
 	json_decref(rt);
-	veil_sim_free(s);
+	veil_guest_free(g);
 	return rc;
 }

@@ -7,7 +7,7 @@
  *   veil kbs set-resource-policy --url URL --admin-key KEY FILE
  *   veil kbs set-policy        --url URL --admin-key KEY FILE
  *   veil kbs add-reference-values --url URL --admin-key KEY [--name NAME] FILE
- *   veil kbs fetch --url URL --sim DIR [--workload FILE]... PATH   (kbs_fetch.c)
+ *   veil kbs fetch --url URL --sim DIR [--workload FILE]... [--gpus G] PATH   (kbs_fetch.c)
  *
  * `keys` makes the admin key pair: PREFIX.jwk (private, created 0600 and
  * never overwritten) for this command, PREFIX.pub.jwk for the broker's
@@ -48,7 +48,8 @@ static void kbs_usage(FILE *f)
 	       "       veil kbs set-resource-policy --url URL --admin-key KEY FILE\n"
 	       "       veil kbs set-policy --url URL --admin-key KEY FILE\n"
 	       "       veil kbs add-reference-values --url URL --admin-key KEY [--name NAME] FILE\n"
-	       "       veil kbs fetch --url URL --sim DIR [--workload FILE]... [--out FILE] PATH\n"
+	       "       veil kbs fetch --url URL --sim DIR [--workload FILE]... [--gpus G]\n"
+	       "                      [--retry-ms N] [--out FILE] PATH\n"
 	       "options: --ca FILE (the broker's CA certificate, for https)\n");
 }
 
