@@ -85,16 +85,18 @@ static const model_case cases[] = {
     /* Variants: tied output with linear RoPE scaling, a large base and
      * Llama 3.1 style frequency factors; plain multi-head attention;
      * partial rotation and a head size that is not dim / heads; a
-     * Q4_K_M-like mix of types; 64-bit counts, 64-byte alignment, a GPT-2
-     * vocabulary and every bias on llama; qwen2 with tied output, eight
-     * query heads on two key/value heads and a base of 10^6. */
+     * Q4_K_M-like mix of types (mixed within q, k, v and within gate,
+     * up too); 64-bit counts, 64-byte alignment, a GPT-2 vocabulary and
+     * every bias on llama; qwen2 with tied output, eight query heads on
+     * two key/value heads and a base of 10^6. */
     {"llama_tied_rope", "--tied --rope-linear 4 --rope-base 500000 --rope-freqs --seed 31",
      TOL_FLOAT},
     {"llama_mha", "--heads 2 --kv-heads 2 --layers 3 --seed 32", TOL_FLOAT},
     {"llama_headdim", "--heads 4 --kv-heads 2 --head-dim 32 --n-rot 16 --seed 33", TOL_FLOAT},
     {"llama_mixed",
      "--type Q4_K --embd-type Q8_0 --output-type Q6_K --dim 256 --hidden 768 --tensor-type "
-     "blk.0.attn_v.weight=Q6_K --tensor-type blk.1.ffn_down.weight=F16 --seed 34",
+     "blk.0.attn_v.weight=Q6_K --tensor-type blk.1.ffn_down.weight=F16 --tensor-type "
+     "blk.1.ffn_up.weight=Q8_0 --seed 34",
      TOL_QUANT},
     {"llama_wide",
      "--wide-ints --alignment 64 --vocab gpt2 --template llama3 --attn-bias --out-bias --seed 35",

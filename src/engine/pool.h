@@ -3,12 +3,13 @@
  * split one range of work (the rows of a matrix-vector product, the heads
  * of attention) and return when all of it is done.
  *
- * A forward pass hands the pool a hundred or so small jobs per token, each
+ * A forward pass hands the pool sixty or so small jobs per token, each
  * a fraction of a millisecond, so waking a thread through the kernel for
  * every job would cost as much as the job. Workers therefore spin for a
- * short while on a generation counter after each job and sleep on a
- * condition variable only when no job comes; the calling thread does the
- * first share of every job itself.
+ * short while on a generation counter after each job (yielding the CPU
+ * now and then, in case the thread with the work shares their core) and
+ * sleep on a condition variable only when no job comes; the calling
+ * thread does the first share of every job itself.
  */
 #ifndef VEIL_ENGINE_POOL_H
 #define VEIL_ENGINE_POOL_H

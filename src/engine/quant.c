@@ -200,3 +200,24 @@ float quant_dot(uint32_t type, const void *row, const void *act, size_t n)
 
 	return kernels()->dot[t->kind](row, act, n / t->elems);
 }
+
+void quant_dot_rows(uint32_t type, const void *w, size_t row_bytes, size_t nrows, const void *act,
+		    size_t n, float *y)
+{
+	const quant_type_info *t = type_checked(type, n, "quant_dot_rows");
+	const quant_kernels *k = kernels();
+	const uint8_t *row = w;
+	size_t nb = n / t->elems;
+
+	if (nrows > 1 && row_bytes < nb * t->bytes) {
+		fprintf(stderr, "quant: quant_dot_rows: rows of %zu bytes overlap (%zu needed)\n",
+			row_bytes, nb * t->bytes);
+		abort();
+	}
+	if (k->rows[t->kind] != NULL) {
+		k->rows[t->kind](row, row_bytes, nrows, act, nb, y);
+		return;
+	}
+	for (size_t r = 0; r < nrows; r++, row += row_bytes)
+		y[r] = k->dot[t->kind](row, act, nb);
+}

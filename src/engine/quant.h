@@ -7,7 +7,8 @@
  * prepared once per product in the form the weight type's kernel wants
  * (f32 as it is for F32/F16/BF16; quantized to 8-bit blocks for the
  * quantized types, as llama.cpp does, so the inner loop is integer), then
- * each row's dot product is one quant_dot call. Kernels use AVX2 or
+ * each row's dot product is one quant_dot call, or a run of rows one
+ * quant_dot_rows call (what the engine uses). Kernels use AVX2 or
  * AVX-512 when the CPU has them (checked once at run time) and a portable
  * loop otherwise; all give the same result up to float rounding.
  *
@@ -42,6 +43,13 @@ size_t quant_act_bytes(uint32_t type, size_t n);
 void quant_act_prepare(uint32_t type, const float *x, size_t n, void *act);
 /* sum_i W_row[i] * x[i] over n elements, with x prepared for this type. */
 float quant_dot(uint32_t type, const void *row, const void *act, size_t n);
+/* y[r] = quant_dot(type, w + r * row_bytes, act, n) for r < nrows, bit
+ * for bit (tested), with the kernel chosen once for all the rows. Where
+ * the kernels allow, four rows go at a time, sharing the activation's
+ * loads and their horizontal sums. row_bytes is at least
+ * quant_row_bytes(type, n). */
+void quant_dot_rows(uint32_t type, const void *w, size_t row_bytes, size_t nrows, const void *act,
+		    size_t n, float *y);
 
 /* "avx512", "avx2" or "portable": the kernels in use (for logs and the
  * benchmark). */

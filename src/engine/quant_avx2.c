@@ -17,7 +17,9 @@
  * activation) or multiplied unsigned with the offset taken out of the
  * activation sums, whichever is exact and cheaper. No pair sum can
  * saturate 16 bits: activations are within [-127, 127] and weights
- * within [-128, 63] (docs/quant.md, "Dot products").
+ * within [-128, 63] (docs/quant.md, "Dot products"). Q8_0, Q4_0 and Q4_K
+ * also have kernels for several rows against one activation, which sum
+ * four rows' vectors together (docs/quant.md, "Several rows at a time").
  */
 #include "engine/quant_impl.h"
 
@@ -67,6 +69,29 @@ static inline AVX2 int32_t hsum_epi32(__m256i v)
 	s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
 	s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
 	return _mm_cvtsi128_si32(s);
+}
+
+/* A row's body, shared by the single-row and the multi-row kernels. */
+#define INLINE inline __attribute__((always_inline))
+
+/* hsum8 of four vectors at once, as [v0, v1, v2, v3]: every addition
+ * pairs the same lanes as hsum8 does (i and i + 4, i + 2, i + 1), so the
+ * four-row kernels give the single-row results bit for bit. */
+static inline AVX2 __m128 hsum8x4(__m256 v0, __m256 v1, __m256 v2, __m256 v3)
+{
+	/* [v0 | v1] and [v2 | v3], four lanes each. */
+	__m256 a = _mm256_add_ps(_mm256_permute2f128_ps(v0, v1, 0x20),
+				 _mm256_permute2f128_ps(v0, v1, 0x31));
+	__m256 b = _mm256_add_ps(_mm256_permute2f128_ps(v2, v3, 0x20),
+				 _mm256_permute2f128_ps(v2, v3, 0x31));
+	/* Per 128-bit lane [a0 + a2, a1 + a3, b0 + b2, b1 + b3]: rows 0 and 2
+	 * in the low lane, 1 and 3 in the high one. */
+	__m256 c = _mm256_add_ps(_mm256_shuffle_ps(a, b, _MM_SHUFFLE(1, 0, 1, 0)),
+				 _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 2, 3, 2)));
+
+	c = _mm256_add_ps(c, _mm256_movehdup_ps(c));
+	return _mm256_castps256_ps128(
+	    _mm256_permutevar8x32_ps(c, _mm256_setr_epi32(0, 4, 2, 6, 0, 0, 0, 0)));
 }
 
 /* Sums of four products of unsigned u and signed s bytes, as 8 int32. */
@@ -160,27 +185,6 @@ static inline AVX2 __m256 fma_block(const uint8_t *w, const uint8_t *act, __m256
 	return _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(isum), acc);
 }
 
-static inline AVX2 __m256 q8_0_block(const uint8_t *w, const uint8_t *act, __m256 acc)
-{
-	__m256i isum = dot_s8s8(ld256(w + 2), ld256(act + A8_QS));
-	return fma_block(w, act, isum, acc);
-}
-
-/* Two blocks per iteration into two accumulators. */
-static AVX2 float dot_q8_0(const uint8_t *w, const uint8_t *act, size_t nb)
-{
-	__m256 a0 = _mm256_setzero_ps(), a1 = a0;
-	size_t b = 0;
-
-	for (; b + 2 <= nb; b += 2, w += 2 * Q8_0_BYTES, act += 2 * A8_BYTES) {
-		a0 = q8_0_block(w, act, a0);
-		a1 = q8_0_block(w + Q8_0_BYTES, act + A8_BYTES, a1);
-	}
-	if (b < nb)
-		a0 = q8_0_block(w, act, a0);
-	return hsum8(_mm256_add_ps(a0, a1));
-}
-
 /* The 32 nibbles of 16 bytes in element order: low nibbles (elements
  * 0..15) in the low lane, high nibbles (16..31) in the high lane. */
 static inline AVX2 __m256i nibbles32(const uint8_t *qs)
@@ -202,24 +206,81 @@ static inline AVX2 __m256i q5_high_bits(uint32_t qh)
 	return _mm256_and_si256(v, _mm256_set1_epi8(0x10));
 }
 
-static inline AVX2 __m256 q4_0_block(const uint8_t *w, const uint8_t *act, __m256 acc)
+/* One block of Q8_0 or Q4_0 into acc. Q8_0 takes the sign trick; Q4_0's
+ * nibbles are unsigned as VPMADDUBSW wants them (pairs at most 2 * 15 *
+ * 127, no saturation) and its zero point comes off as 8 * (each four
+ * activations' sum): the same integers as the sign trick on nibble - 8. */
+static INLINE AVX2 __m256 block_a8(enum quant_kind kind, const uint8_t *w, const uint8_t *act,
+				   __m256 acc)
 {
-	__m256i x = _mm256_sub_epi8(nibbles32(w + 2), _mm256_set1_epi8(8));
-	return fma_block(w, act, dot_s8s8(x, ld256(act + A8_QS)), acc);
+	__m256i a = ld256(act + A8_QS), isum;
+
+	if (kind == QK_Q8_0)
+		isum = dot_s8s8(ld256(w + 2), a);
+	else
+		isum = _mm256_sub_epi32(dot_u8s8(nibbles32(w + 2), a),
+					dot_u8s8(_mm256_set1_epi8(8), a));
+	return fma_block(w, act, isum, acc);
+}
+
+/* One row of Q8_0 or Q4_0 against an A8 activation, blocks alternating
+ * between two accumulators (an odd last block goes to the first): their
+ * sum, still a vector. */
+static INLINE AVX2 __m256 row_a8(enum quant_kind kind, const uint8_t *w, const uint8_t *act,
+				 size_t nb)
+{
+	const size_t bytes = kind == QK_Q8_0 ? Q8_0_BYTES : Q4_0_BYTES;
+	__m256 a0 = _mm256_setzero_ps(), a1 = a0;
+	size_t b = 0;
+
+	for (; b + 2 <= nb; b += 2, w += 2 * bytes, act += 2 * A8_BYTES) {
+		a0 = block_a8(kind, w, act, a0);
+		a1 = block_a8(kind, w + bytes, act + A8_BYTES, a1);
+	}
+	if (b < nb)
+		a0 = block_a8(kind, w, act, a0);
+	return _mm256_add_ps(a0, a1);
+}
+
+/* Four rows one after the other (rows read in memory order, which the
+ * hardware prefetcher follows; interleaving them defeats it), then their
+ * horizontal sums together. */
+static INLINE AVX2 void rows_a8(enum quant_kind kind, const uint8_t *w, size_t rb, size_t nrows,
+				const uint8_t *act, size_t nb, float *y)
+{
+	size_t r = 0;
+
+	for (; r + 4 <= nrows; r += 4, w += 4 * rb) {
+		__m256 sum[4];
+
+		for (int k = 0; k < 4; k++)
+			sum[k] = row_a8(kind, w + k * rb, act, nb);
+		_mm_storeu_ps(y + r, hsum8x4(sum[0], sum[1], sum[2], sum[3]));
+	}
+	for (; r < nrows; r++, w += rb)
+		y[r] = hsum8(row_a8(kind, w, act, nb));
+}
+
+static AVX2 float dot_q8_0(const uint8_t *w, const uint8_t *act, size_t nb)
+{
+	return hsum8(row_a8(QK_Q8_0, w, act, nb));
+}
+
+static AVX2 void rows_q8_0(const uint8_t *w, size_t rb, size_t nrows, const uint8_t *act, size_t nb,
+			   float *y)
+{
+	rows_a8(QK_Q8_0, w, rb, nrows, act, nb, y);
 }
 
 static AVX2 float dot_q4_0(const uint8_t *w, const uint8_t *act, size_t nb)
 {
-	__m256 a0 = _mm256_setzero_ps(), a1 = a0;
-	size_t b = 0;
+	return hsum8(row_a8(QK_Q4_0, w, act, nb));
+}
 
-	for (; b + 2 <= nb; b += 2, w += 2 * Q4_0_BYTES, act += 2 * A8_BYTES) {
-		a0 = q4_0_block(w, act, a0);
-		a1 = q4_0_block(w + Q4_0_BYTES, act + A8_BYTES, a1);
-	}
-	if (b < nb)
-		a0 = q4_0_block(w, act, a0);
-	return hsum8(_mm256_add_ps(a0, a1));
+static AVX2 void rows_q4_0(const uint8_t *w, size_t rb, size_t nrows, const uint8_t *act, size_t nb,
+			   float *y)
+{
+	rows_a8(QK_Q4_0, w, rb, nrows, act, nb, y);
 }
 
 static inline AVX2 __m256 q5_0_block(const uint8_t *w, const uint8_t *act, __m256 acc)
@@ -273,7 +334,10 @@ static inline void q4k_unpack(const uint8_t *s, uint64_t *sc, uint64_t *mn)
 	*mn = (uint64_t)(w1 & 0x3F3F3F3Fu) | (uint64_t)mn_hi << 32;
 }
 
-AVX2 float quant_avx2_dot_q4_k(const uint8_t *w, const uint8_t *act, size_t nb)
+/* One row of Q4_K: the sums of the scaled products and of the offsets,
+ * still vectors (the dot product is the first's total less the
+ * second's). */
+static INLINE AVX2 __m256 row_q4_k(const uint8_t *w, const uint8_t *act, size_t nb, __m256 *offsets)
 {
 	const __m256i m4 = _mm256_set1_epi8(0x0F);
 	__m256 acc = _mm256_setzero_ps(), accm = acc;
@@ -307,7 +371,32 @@ AVX2 float quant_avx2_dot_q4_k(const uint8_t *w, const uint8_t *act, size_t nb)
 		}
 		acc = _mm256_fmadd_ps(_mm256_set1_ps(half(w) * da), _mm256_cvtepi32_ps(sumi), acc);
 	}
-	return hsum8(acc) - hsum8(accm);
+	*offsets = accm;
+	return acc;
+}
+
+AVX2 float quant_avx2_dot_q4_k(const uint8_t *w, const uint8_t *act, size_t nb)
+{
+	__m256 offs, sum = row_q4_k(w, act, nb, &offs);
+
+	return hsum8(sum) - hsum8(offs);
+}
+
+static AVX2 void rows_q4_k(const uint8_t *w, size_t rb, size_t nrows, const uint8_t *act, size_t nb,
+			   float *y)
+{
+	size_t r = 0;
+
+	for (; r + 4 <= nrows; r += 4, w += 4 * rb) {
+		__m256 sum[4], offs[4];
+
+		for (int k = 0; k < 4; k++)
+			sum[k] = row_q4_k(w + k * rb, act, nb, &offs[k]);
+		_mm_storeu_ps(y + r, _mm_sub_ps(hsum8x4(sum[0], sum[1], sum[2], sum[3]),
+						hsum8x4(offs[0], offs[1], offs[2], offs[3])));
+	}
+	for (; r < nrows; r++, w += rb)
+		y[r] = quant_avx2_dot_q4_k(w, act, nb);
 }
 
 /* A shuffle that spreads int16 scale 2g of a 128-bit lane over the low
@@ -460,6 +549,12 @@ static const quant_kernels avx2_kernels = {
 	    [QK_Q5_1] = quant_avx2_dot_q5_1,
 	    [QK_Q4_K] = quant_avx2_dot_q4_k,
 	    [QK_Q6_K] = quant_avx2_dot_q6_k,
+	},
+    .rows =
+	{
+	    [QK_Q8_0] = rows_q8_0,
+	    [QK_Q4_0] = rows_q4_0,
+	    [QK_Q4_K] = rows_q4_k,
 	},
 };
 

@@ -7,11 +7,15 @@
  * The 32-element formats are done two blocks to a 512-bit register, and
  * the 8-bit products with VPDPBUSD (VNNI), which multiplies unsigned by
  * signed bytes and adds groups of four into 32-bit lanes in one
- * instruction: the sign of the weight moves onto the activation (the sign
- * trick of the AVX2 kernels, with a mask register since AVX-512 has no
- * VPSIGNB). Row tails of the float formats use masked loads, which touch
- * no memory outside the mask. Like quant_avx2.c, every function carries a
- * target attribute and runs only after the CPU was checked.
+ * instruction: Q8_0 and Q4_0 weights go in as unsigned bytes and their
+ * zero point comes out through the activation's sums, Q5_0's sign moves
+ * onto the activation (the sign trick of the AVX2 kernels, with a mask
+ * register since AVX-512 has no VPSIGNB). Row tails of the float formats
+ * use masked loads, which touch no memory outside the mask. Q8_0, Q4_0 and
+ * Q4_K also have kernels for several rows against one activation
+ * (quant_dot_rows; docs/quant.md, "Several rows at a time"). Like
+ * quant_avx2.c, every function carries a target attribute and runs only
+ * after the CPU was checked.
  *
  * The last one to three blocks of a row go to the portable kernel, called
  * (not inlined) so that it is compiled without these targets: gcc 12
@@ -57,6 +61,71 @@ static inline AVX512 int32_t hsum_epi32_256(__m256i v)
 	s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
 	s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
 	return _mm_cvtsi128_si32(s);
+}
+
+/* A row's body, shared by the single-row and the multi-row kernels. */
+#define INLINE inline __attribute__((always_inline))
+
+/* The sum of v's 16 lanes by halving: lane i plus lane i + 8, then i + 4,
+ * i + 2, i + 1, the order of gcc's _mm512_reduce_add_ps. Spelled out so
+ * that hsum16x4 can follow it exactly: the four-row kernels must give the
+ * single-row results bit for bit, whatever the compiler. */
+static inline AVX512 float hsum16(__m512 v)
+{
+	__m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
+	return hsum8_256(_mm256_add_ps(_mm512_castps512_ps256(v), hi));
+}
+
+/* hsum16 of four vectors at once, as [v0, v1, v2, v3]: every addition
+ * pairs the same lanes as hsum16 does, four rows to an instruction. */
+static inline AVX512 __m128 hsum16x4(__m512 v0, __m512 v1, __m512 v2, __m512 v3)
+{
+	/* Lanes i and i + 8: [v0 | v1] and [v2 | v3], eight lanes each. */
+	__m512 a = _mm512_add_ps(_mm512_shuffle_f32x4(v0, v1, _MM_SHUFFLE(1, 0, 1, 0)),
+				 _mm512_shuffle_f32x4(v0, v1, _MM_SHUFFLE(3, 2, 3, 2)));
+	__m512 b = _mm512_add_ps(_mm512_shuffle_f32x4(v2, v3, _MM_SHUFFLE(1, 0, 1, 0)),
+				 _mm512_shuffle_f32x4(v2, v3, _MM_SHUFFLE(3, 2, 3, 2)));
+	/* Lanes i and i + 4: one 128-bit lane per vector. */
+	__m512 c = _mm512_add_ps(_mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(2, 0, 2, 0)),
+				 _mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(3, 1, 3, 1)));
+	/* Then i + 2 and i + 1 inside each 128-bit lane. */
+	c = _mm512_add_ps(c, _mm512_shuffle_ps(c, c, _MM_SHUFFLE(1, 0, 3, 2)));
+	c = _mm512_add_ps(c, _mm512_movehdup_ps(c));
+	return _mm512_castps512_ps128(_mm512_permutexvar_ps(
+	    _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 12, 8, 4, 0), c));
+}
+
+/* [lo | hi] (AVX-512F has no 32-bit-lane insert of 256 bits). */
+static inline AVX512 __m512 cat256(__m256 lo, __m256 hi)
+{
+	return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(lo)),
+						   _mm256_castps_pd(hi), 1));
+}
+
+/* hsum8_256 of four vectors at once, as [v0, v1, v2, v3]. */
+static inline AVX512 __m128 hsum8x4(__m256 v0, __m256 v1, __m256 v2, __m256 v3)
+{
+	__m512 v01 = cat256(v0, v1);
+	__m512 v23 = cat256(v2, v3);
+	/* Lanes i and i + 4: [v0 v1 v2 v3], four lanes each. */
+	__m512 c = _mm512_add_ps(_mm512_shuffle_f32x4(v01, v23, _MM_SHUFFLE(2, 0, 2, 0)),
+				 _mm512_shuffle_f32x4(v01, v23, _MM_SHUFFLE(3, 1, 3, 1)));
+
+	c = _mm512_add_ps(c, _mm512_shuffle_ps(c, c, _MM_SHUFFLE(1, 0, 3, 2)));
+	c = _mm512_add_ps(c, _mm512_movehdup_ps(c));
+	return _mm512_castps512_ps128(_mm512_permutexvar_ps(
+	    _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 12, 8, 4, 0), c));
+}
+
+/* Four binary16 scales `stride` bytes apart, as floats (exact). */
+static inline AVX512 __m128 half4(const uint8_t *p, size_t stride)
+{
+	__m128i h = _mm_cvtsi32_si128(quant_le16(p));
+
+	h = _mm_insert_epi16(h, quant_le16(p + stride), 1);
+	h = _mm_insert_epi16(h, quant_le16(p + 2 * stride), 2);
+	h = _mm_insert_epi16(h, quant_le16(p + 3 * stride), 3);
+	return _mm_cvtph_ps(h);
 }
 
 /* Two 32-byte loads as one register (low half from p0). */
@@ -159,32 +228,9 @@ static AVX512 float dot_bf16(const uint8_t *w, const uint8_t *act, size_t n)
 
 /* ---- 32-element blocks, two per register ---- */
 
-static AVX512 float dot_q8_0(const uint8_t *w, const uint8_t *act, size_t nb)
-{
-	__m512 a0 = _mm512_setzero_ps(), a1 = a0;
-	size_t b = 0;
-	float tail = 0;
-
-	for (; b + 4 <= nb; b += 4, w += 4 * Q8_0_BYTES, act += 4 * A8_BYTES) {
-		for (int k = 0; k < 2; k++) {
-			const uint8_t *w0 = w + 2 * k * Q8_0_BYTES, *w1 = w0 + Q8_0_BYTES;
-			const uint8_t *x0 = act + 2 * k * A8_BYTES, *x1 = x0 + A8_BYTES;
-			__m512i isum =
-			    dot_s8s8(ld2x256(w0 + 2, w1 + 2), ld2x256(x0 + A8_QS, x1 + A8_QS));
-			if (k == 0)
-				a0 = fma_pair(w0, x0, w1, x1, isum, a0);
-			else
-				a1 = fma_pair(w0, x0, w1, x1, isum, a1);
-		}
-	}
-	if (b < nb)
-		tail = quant_kernels_portable.dot[QK_Q8_0](w, act, nb - b);
-	return _mm512_reduce_add_ps(_mm512_add_ps(a0, a1)) + tail;
-}
-
 /* The nibbles of two Q4_0 blocks in element order: 128-bit lanes hold
  * block 0's low nibbles (elements 0-15), its high nibbles (16-31), then
- * the same for block 1, minus 8. */
+ * the same for block 1; unsigned, the zero point 8 not yet taken out. */
 static inline AVX512 __m512i q4_0_pair(const uint8_t *w0, const uint8_t *w1)
 {
 	const long long by4 = 0x0004000400040004LL; /* 16-bit shift counts */
@@ -194,30 +240,165 @@ static inline AVX512 __m512i q4_0_pair(const uint8_t *w0, const uint8_t *w1)
 			       _mm256_broadcastsi128_si256(ld128(w1 + 2)), 1);
 
 	x = _mm512_srlv_epi16(x, shift);
-	x = _mm512_and_si512(x, _mm512_set1_epi8(0x0F));
-	return _mm512_sub_epi8(x, _mm512_set1_epi8(8));
+	return _mm512_and_si512(x, _mm512_set1_epi8(0x0F));
+}
+
+/* Two blocks' weights as unsigned bytes u = w + zero: Q8_0's with the sign
+ * bit flipped (zero 128), Q4_0's nibbles (zero 8). */
+static INLINE AVX512 __m512i pair_unsigned(enum quant_kind kind, const uint8_t *w0,
+					   const uint8_t *w1)
+{
+	if (kind == QK_Q8_0)
+		return _mm512_xor_si512(ld2x256(w0 + 2, w1 + 2), _mm512_set1_epi8((char)0x80));
+	return q4_0_pair(w0, w1);
+}
+
+/* The parts of an A8 activation that do not depend on the row, per step
+ * of four blocks, made once per quant_dot_rows call: the scales, the two
+ * block pairs' qs as single registers, and the sums that take the zero
+ * point out (below). Rows wider than PACK_BLOCKS blocks read the
+ * activation as it is. */
+#define PACK_BLOCKS 256
+
+typedef struct a8_pack {
+	__m512i qs[PACK_BLOCKS / 2], start[PACK_BLOCKS / 2];
+	float d[PACK_BLOCKS];
+} a8_pack;
+
+/* Blocks b..b+3 of the activation: scales, qs pairs, and -zero * (the sum
+ * of each four activations), as VPDPBUSD lanes. */
+static INLINE AVX512 void a8_step(const uint8_t *act, __m512i zero, __m128 *d, __m512i a[2],
+				  __m512i start[2])
+{
+	const uint8_t *x1 = act + A8_BYTES, *x2 = x1 + A8_BYTES, *x3 = x2 + A8_BYTES;
+
+	*d = _mm_setr_ps(quant_ldf(act), quant_ldf(x1), quant_ldf(x2), quant_ldf(x3));
+	a[0] = ld2x256(act + A8_QS, x1 + A8_QS);
+	a[1] = ld2x256(x2 + A8_QS, x3 + A8_QS);
+	for (int k = 0; k < 2; k++)
+		start[k] =
+		    _mm512_sub_epi32(_mm512_setzero_si512(),
+				     _mm512_dpbusd_epi32(_mm512_setzero_si512(), zero, a[k]));
+}
+
+static inline AVX512 __m512i zero_point(enum quant_kind kind)
+{
+	return _mm512_set1_epi8(kind == QK_Q8_0 ? (char)0x80 : 8);
+}
+
+static AVX512 void a8_pack_make(enum quant_kind kind, const uint8_t *act, size_t nb, a8_pack *pk)
+{
+	for (size_t b = 0; b + 4 <= nb; b += 4, act += 4 * A8_BYTES) {
+		__m128 d;
+
+		a8_step(act, zero_point(kind), &d, &pk->qs[b / 2], &pk->start[b / 2]);
+		_mm_storeu_ps(pk->d + b, d);
+	}
+}
+
+/* One row of Q8_0 or Q4_0 against an A8 activation (or its pack, where pk
+ * is not NULL), four blocks a step, two to a register, block pairs
+ * alternating between two accumulators: returns their sum, still a
+ * vector, and in *tail the dot product of the last one to three blocks,
+ * from the portable kernel (the header says why). VPDPBUSD multiplies the
+ * unsigned weights u = w + zero by the signed activation, from a start of
+ * -zero * (each four activations' sum), which leaves sum(w * a) exactly:
+ * the same integers as the sign trick, in fewer instructions. */
+static INLINE AVX512 __m512 row_u8(enum quant_kind kind, const uint8_t *w, const uint8_t *act,
+				   const a8_pack *pk, size_t nb, float *tail)
+{
+	const size_t bytes = kind == QK_Q8_0 ? Q8_0_BYTES : Q4_0_BYTES;
+	const __m512i pick01 = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+	const __m512i pick23 = _mm512_add_epi32(pick01, _mm512_set1_epi32(2));
+	__m512 acc0 = _mm512_setzero_ps(), acc1 = acc0;
+	size_t b = 0;
+
+	for (; b + 4 <= nb; b += 4, w += 4 * bytes) {
+		__m512i a[2], start[2], s0, s1;
+		__m128 da;
+		__m512 d;
+
+		if (pk != NULL) {
+			da = _mm_loadu_ps(pk->d + b);
+			a[0] = pk->qs[b / 2], a[1] = pk->qs[b / 2 + 1];
+			start[0] = pk->start[b / 2], start[1] = pk->start[b / 2 + 1];
+		} else {
+			a8_step(act + b * A8_BYTES, zero_point(kind), &da, a, start);
+		}
+		/* The four blocks' scale products, as fma_pair forms them. */
+		d = _mm512_castps128_ps512(_mm_mul_ps(half4(w, bytes), da));
+		s0 = _mm512_dpbusd_epi32(start[0], pair_unsigned(kind, w, w + bytes), a[0]);
+		s1 = _mm512_dpbusd_epi32(start[1],
+					 pair_unsigned(kind, w + 2 * bytes, w + 3 * bytes), a[1]);
+		acc0 =
+		    _mm512_fmadd_ps(_mm512_permutexvar_ps(pick01, d), _mm512_cvtepi32_ps(s0), acc0);
+		acc1 =
+		    _mm512_fmadd_ps(_mm512_permutexvar_ps(pick23, d), _mm512_cvtepi32_ps(s1), acc1);
+	}
+	*tail = b < nb ? quant_kernels_portable.dot[kind](w, act + b * A8_BYTES, nb - b) : 0;
+	return _mm512_add_ps(acc0, acc1);
+}
+
+static INLINE AVX512 float dot_u8(enum quant_kind kind, const uint8_t *w, const uint8_t *act,
+				  size_t nb)
+{
+	float tail;
+	__m512 sum = row_u8(kind, w, act, NULL, nb, &tail);
+
+	return hsum16(sum) + tail;
+}
+
+/* Rows one after the other (in memory order, which the hardware
+ * prefetcher follows; interleaving rows defeats it), against one pack of
+ * the activation, and the horizontal sums of four rows together. */
+static INLINE AVX512 void rows_u8(enum quant_kind kind, const uint8_t *w, size_t rb, size_t nrows,
+				  const uint8_t *act, size_t nb, float *y)
+{
+	_Alignas(64) a8_pack pack;
+	const a8_pack *pk = NULL;
+	size_t r = 0;
+
+	if (nb <= PACK_BLOCKS && nrows > 1) {
+		a8_pack_make(kind, act, nb, &pack);
+		pk = &pack;
+	}
+	for (; r + 4 <= nrows; r += 4, w += 4 * rb) {
+		__m512 sum[4];
+		float tail[4];
+
+		for (int k = 0; k < 4; k++)
+			sum[k] = row_u8(kind, w + k * rb, act, pk, nb, &tail[k]);
+		_mm_storeu_ps(y + r, _mm_add_ps(hsum16x4(sum[0], sum[1], sum[2], sum[3]),
+						_mm_loadu_ps(tail)));
+	}
+	for (; r < nrows; r++, w += rb) {
+		float tail;
+		__m512 sum = row_u8(kind, w, act, pk, nb, &tail);
+
+		y[r] = hsum16(sum) + tail;
+	}
+}
+
+static AVX512 float dot_q8_0(const uint8_t *w, const uint8_t *act, size_t nb)
+{
+	return dot_u8(QK_Q8_0, w, act, nb);
+}
+
+static AVX512 void rows_q8_0(const uint8_t *w, size_t rb, size_t nrows, const uint8_t *act,
+			     size_t nb, float *y)
+{
+	rows_u8(QK_Q8_0, w, rb, nrows, act, nb, y);
 }
 
 static AVX512 float dot_q4_0(const uint8_t *w, const uint8_t *act, size_t nb)
 {
-	__m512 a0 = _mm512_setzero_ps(), a1 = a0;
-	size_t b = 0;
-	float tail = 0;
+	return dot_u8(QK_Q4_0, w, act, nb);
+}
 
-	for (; b + 4 <= nb; b += 4, w += 4 * Q4_0_BYTES, act += 4 * A8_BYTES) {
-		for (int k = 0; k < 2; k++) {
-			const uint8_t *w0 = w + 2 * k * Q4_0_BYTES, *w1 = w0 + Q4_0_BYTES;
-			const uint8_t *x0 = act + 2 * k * A8_BYTES, *x1 = x0 + A8_BYTES;
-			__m512i isum = dot_s8s8(q4_0_pair(w0, w1), ld2x256(x0 + A8_QS, x1 + A8_QS));
-			if (k == 0)
-				a0 = fma_pair(w0, x0, w1, x1, isum, a0);
-			else
-				a1 = fma_pair(w0, x0, w1, x1, isum, a1);
-		}
-	}
-	if (b < nb)
-		tail = quant_kernels_portable.dot[QK_Q4_0](w, act, nb - b);
-	return _mm512_reduce_add_ps(_mm512_add_ps(a0, a1)) + tail;
+static AVX512 void rows_q4_0(const uint8_t *w, size_t rb, size_t nrows, const uint8_t *act,
+			     size_t nb, float *y)
+{
+	rows_u8(QK_Q4_0, w, rb, nrows, act, nb, y);
 }
 
 /* Q5_0 and Q5_1: the Q4_0 nibble pair, and the fifth bits straight from
@@ -283,7 +464,11 @@ static inline AVX512 __m512i spread_pair(__m512i v16, int lo, int hi)
 	return _mm512_permutexvar_epi16(idx, v16);
 }
 
-static AVX512 float dot_q4_k(const uint8_t *w, const uint8_t *act, size_t nb)
+/* One row of Q4_K: the sums of the scaled products and of the offsets,
+ * still vectors (dot_q4_k's result is the first's total less the
+ * second's). */
+static INLINE AVX512 __m512 row_q4_k(const uint8_t *w, const uint8_t *act, size_t nb,
+				     __m256 *offsets)
 {
 	const __m512i m4 = _mm512_set1_epi8(0x0F);
 	__m256 accm = _mm256_setzero_ps();
@@ -325,7 +510,34 @@ static AVX512 float dot_q4_k(const uint8_t *w, const uint8_t *act, size_t nb)
 		}
 		acc = _mm512_fmadd_ps(_mm512_set1_ps(half(w) * da), _mm512_cvtepi32_ps(sumi), acc);
 	}
-	return _mm512_reduce_add_ps(acc) - hsum8_256(accm);
+	*offsets = accm;
+	return acc;
+}
+
+static AVX512 float dot_q4_k(const uint8_t *w, const uint8_t *act, size_t nb)
+{
+	__m256 offs;
+	__m512 sum = row_q4_k(w, act, nb, &offs);
+
+	return hsum16(sum) - hsum8_256(offs);
+}
+
+static AVX512 void rows_q4_k(const uint8_t *w, size_t rb, size_t nrows, const uint8_t *act,
+			     size_t nb, float *y)
+{
+	size_t r = 0;
+
+	for (; r + 4 <= nrows; r += 4, w += 4 * rb) {
+		__m512 sum[4];
+		__m256 offs[4];
+
+		for (int k = 0; k < 4; k++)
+			sum[k] = row_q4_k(w + k * rb, act, nb, &offs[k]);
+		_mm_storeu_ps(y + r, _mm_sub_ps(hsum16x4(sum[0], sum[1], sum[2], sum[3]),
+						hsum8x4(offs[0], offs[1], offs[2], offs[3])));
+	}
+	for (; r < nrows; r++, w += rb)
+		y[r] = dot_q4_k(w, act, nb);
 }
 
 /* Q6_K: per half of 128 elements, its 64 ql bytes are one register whose
@@ -394,6 +606,12 @@ static const quant_kernels avx512_kernels = {
 	    [QK_Q5_1] = dot_q5_1,
 	    [QK_Q4_K] = dot_q4_k,
 	    [QK_Q6_K] = dot_q6_k,
+	},
+    .rows =
+	{
+	    [QK_Q8_0] = rows_q8_0,
+	    [QK_Q4_0] = rows_q4_0,
+	    [QK_Q4_K] = rows_q4_k,
 	},
 };
 

@@ -70,9 +70,20 @@ extern const quant_dequant_fn quant_dequant_fns[QK_COUNT_];
  * must produce the same bytes as the portable one. */
 typedef void (*quant_act_fn)(const float *x, size_t nb, uint8_t *act);
 
+/* Dot products of nrows weight rows of nb blocks each, row r at w + r *
+ * row_bytes, with one prepared activation: y[r] for r < nrows. Must give
+ * y[r] bit for bit equal to the same table's dot kernel on row r (the
+ * multi-row kernels share the activation loads between four rows and
+ * reduce four accumulators together, in the single-row kernel's order). */
+typedef void (*quant_rows_fn)(const uint8_t *w, size_t row_bytes, size_t nrows, const uint8_t *act,
+			      size_t nb, float *y);
+
 typedef struct quant_kernels {
 	const char *isa;
 	quant_dot_fn dot[QK_COUNT_];
+	/* NULL where the ISA has no multi-row kernel: quant.c then calls dot
+	 * once per row. */
+	quant_rows_fn rows[QK_COUNT_];
 	quant_act_fn act_a8, act_a8k;
 } quant_kernels;
 
