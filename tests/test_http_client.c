@@ -120,6 +120,53 @@ TEST(body_cap_declared_and_streamed)
 	veil_http_client_response_clear(&resp);
 }
 
+typedef struct sink_state {
+	size_t calls, bytes, stop_after;
+	long status;
+	bool all_b;
+} sink_state;
+
+static bool sink(void *user, long status, const uint8_t *p, size_t n)
+{
+	sink_state *st = user;
+
+	st->calls++;
+	st->status = status;
+	for (size_t i = 0; i < n; i++)
+		st->all_b &= p[i] == 'b';
+	st->bytes += n;
+	return st->stop_after == 0 || st->calls < st->stop_after;
+}
+
+TEST(body_handed_over_in_pieces)
+{
+	sink_state st = {.all_b = true};
+	veil_http_client_request req = {.on_data = sink, .on_data_user = &st};
+	veil_http_client_response resp;
+
+	/* 64 KiB streamed: every byte reaches the callback, none the body. */
+	EXPECT_OK(fetch(plain.url, "/big", &req, &resp));
+	EXPECT(resp.status == 200 && st.status == 200 && resp.body.len == 0);
+	EXPECT(st.bytes == 65536 && st.all_b && st.calls >= 1);
+	veil_http_client_response_clear(&resp);
+	/* The cap counts what was handed over. */
+	st = (sink_state){.all_b = true};
+	req.max_body = 4096;
+	EXPECT_ERR(fetch(plain.url, "/big", &req, &resp), VEIL_E_LIMIT);
+	EXPECT(st.bytes <= 4096);
+	veil_http_client_response_clear(&resp);
+	/* The callback stops the exchange. */
+	st = (sink_state){.all_b = true, .stop_after = 1};
+	req.max_body = 0;
+	EXPECT_ERR(fetch(plain.url, "/big", &req, &resp), VEIL_E_IO);
+	EXPECT(st.calls == 1 && strstr(veil_err_detail(), "was stopped") != NULL);
+	veil_http_client_response_clear(&resp);
+	/* A Unix socket that does not exist: cannot connect, whatever the URL. */
+	req = (veil_http_client_request){.unix_socket = "/nonexistent/veil-test.sock"};
+	EXPECT_ERR(fetch(plain.url, "/exact", &req, &resp), VEIL_E_IO);
+	veil_http_client_response_clear(&resp);
+}
+
 TEST(header_value_cap)
 {
 	static const char *const want[] = {"x-long", NULL};
@@ -331,6 +378,7 @@ int main(void)
 	RUN(get_returns_status_headers_and_body);
 	RUN(methods_headers_and_a_binary_body);
 	RUN(body_cap_declared_and_streamed);
+	RUN(body_handed_over_in_pieces);
 	RUN(header_value_cap);
 	RUN(deadline_and_refused_connection);
 	RUN(tls_verification_is_always_on);

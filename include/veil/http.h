@@ -7,8 +7,9 @@
  * port (SO_REUSEPORT lets the kernel spread connections), so a handler may
  * block briefly (a SQLite write, a signature) without stalling other
  * threads. Handlers run on the loop's thread and must answer every request
- * exactly once: veil_http_reply*() or a stream begun with
- * veil_http_stream_begin() and ended with veil_http_stream_end().
+ * exactly once: veil_http_reply*(), a stream begun with
+ * veil_http_stream_begin() and ended with veil_http_stream_end(), or a
+ * deferred reply (veil_http_defer) that another thread finishes later.
  *
  * Limits are part of the configuration: header bytes (over them evhttp
  * answers 400 and closes), body bytes (a larger body is answered 413 before
@@ -18,11 +19,13 @@
  * other limitations (no cap on open connections: run behind a proxy or
  * bound the descriptors).
  *
- * The request handle lives for one handler call. Everything, streamed
- * replies included, must be finished before the handler returns: a handler
- * that returns without replying gets a 500 sent for it, an open stream is
- * ended for it, and using the handle afterwards is a use after free.
- * (Replies produced later, on another thread, come with the worker.)
+ * The request handle lives for one handler call. A reply made with it,
+ * streamed or whole, must be finished before the handler returns: a
+ * handler that returns without replying gets a 500 sent for it, an open
+ * stream is ended for it, and using the handle afterwards is a use after
+ * free. A handler that cannot answer at once (inference that runs for
+ * seconds on another thread) takes the request over with veil_http_defer
+ * and answers through the deferred handle, from any thread, later.
  *
  * The port: every loop's socket sets SO_REUSEPORT, so a second server of
  * the same user on the same port does not fail to bind; it silently shares
@@ -75,13 +78,20 @@ VEIL_MUST_CHECK veil_err veil_http_server_run(veil_http_server *s);
  * signal handler: daemons wait for signals with sigwait on a thread of
  * their own. Not concurrently with veil_http_server_free. */
 void veil_http_server_stop(veil_http_server *s);
-/* Closes the sockets and every open connection; after run returned. */
+/* Closes the sockets and every open connection; after run returned.
+ * Deferred handles that producers still hold are let go of: from then on
+ * they report gone and their calls do nothing, and the producer's last call
+ * (reply or end) frees them. A daemon stops its producers first; freeing
+ * with producers still running is safe, not graceful. */
 void veil_http_server_free(veil_http_server *s);
 
 /* The request: everything borrowed, valid during the handler call only. */
 const char *veil_http_method(const veil_http_request *r);
 /* The path of the request target, without the query, not percent-decoded. */
 const char *veil_http_path(const veil_http_request *r);
+/* The query of the request target (after '?', not percent-decoded), or
+ * NULL when there is none. */
+const char *veil_http_query(const veil_http_request *r);
 /* A request header's value (first of that name, case-insensitive) or NULL. */
 const char *veil_http_header(const veil_http_request *r, const char *name);
 /* The value of cookie `name` from the Cookie header, copied into buf
@@ -106,11 +116,41 @@ void veil_http_reply_json(veil_http_request *r, int status, json_t *body);
 /* A streamed reply (chunked transfer coding): begin, write pieces as they
  * are ready (each is queued as one chunk at once; empty writes are
  * skipped), end, all within the handler call. The bytes leave when the
- * handler returns to the loop, so for now a stream only frames the reply
- * (no Content-Length needed up front); sending pieces while they are made
- * needs replies from another thread, which come with the worker. */
+ * handler returns to the loop, so such a stream only frames the reply (no
+ * Content-Length needed up front); pieces that should leave while they are
+ * made go through a deferred reply (below). */
 void veil_http_stream_begin(veil_http_request *r, int status, const char *content_type);
 void veil_http_stream_write(veil_http_request *r, const void *p, size_t n);
 void veil_http_stream_end(veil_http_request *r);
+
+/* Deferred replies (docs/http.md "Deferred replies"). A handler that cannot
+ * answer at once takes the request over with veil_http_defer: the handle it
+ * gets may be used from any thread, after the handler has returned, until
+ * the reply ends. Everything the later work needs from the request (body,
+ * headers) must be copied in the handler: the handle gives access to the
+ * response only. */
+typedef struct veil_http_deferred veil_http_deferred;
+/* Called in a handler that has not replied yet. NULL when out of memory
+ * (the handler then replies as usual). */
+veil_http_deferred *veil_http_defer(veil_http_request *r);
+/* Before a reply or stream begins; VEIL_E_USAGE after, or for a bad name/value. */
+VEIL_MUST_CHECK veil_err veil_http_deferred_add_header(veil_http_deferred *d, const char *name,
+						       const char *value);
+/* A whole reply; ends d (the handle must not be used afterwards). */
+void veil_http_deferred_reply(veil_http_deferred *d, int status, const char *content_type,
+			      const void *body, size_t len);
+/* A streamed reply: begin once, write pieces (each sent as soon as the loop
+ * gets to it, as one chunk), end (which ends d). write returns false once
+ * the client has gone away or the reply failed: the producer should stop
+ * working and call end. Pieces waiting to be sent are capped at
+ * VEIL_HTTP_DEFERRED_QUEUE_MAX bytes: a write over the cap fails (returns
+ * false) and the connection is closed, so a client that stops reading cannot
+ * make the server hold unbounded memory. */
+void veil_http_deferred_begin(veil_http_deferred *d, int status, const char *content_type);
+bool veil_http_deferred_write(veil_http_deferred *d, const void *p, size_t n);
+void veil_http_deferred_end(veil_http_deferred *d);
+/* Whether the client has gone away (the connection closed); a producer
+ * polls this to stop generating for nobody. */
+bool veil_http_deferred_gone(const veil_http_deferred *d);
 
 #endif

@@ -25,7 +25,9 @@
 #ifndef VEIL_HTTP_CLIENT_H
 #define VEIL_HTTP_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "veil/bytes.h"
 #include "veil/error.h"
@@ -44,6 +46,16 @@ typedef struct veil_http_client_request {
 	long connect_timeout_ms;         /* 0: VEIL_HTTP_CLIENT_CONNECT_TIMEOUT_MS */
 	size_t max_body;                 /* response body cap; 0: VEIL_HTTP_BODY_MAX */
 	unsigned max_redirects;          /* 0: a redirect is an error */
+	/* Streaming (a worker passing an upstream engine's stream on): when
+	 * set, the body is handed over in pieces as they arrive instead of
+	 * being gathered (resp->body stays empty; max_body still caps the
+	 * total), with the final status. Returning false stops the exchange,
+	 * which then fails with VEIL_E_IO. */
+	bool (*on_data)(void *user, long status, const uint8_t *p, size_t n);
+	void *on_data_user;
+	/* Connect to this Unix socket instead of the URL's host (whose name
+	 * still goes in the Host header); NULL: TCP. */
+	const char *unix_socket;
 } veil_http_client_request;
 
 typedef struct veil_http_client_response {

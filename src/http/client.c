@@ -36,6 +36,9 @@ typedef struct fetch_state {
 	char location[256];  /* of the last response, for a refused redirect */
 	veil_err header_err; /* a header callback failure, reported after */
 	veil_err body_err;   /* the writer's failure (over the cap) */
+	CURL *h;
+	size_t streamed; /* bytes handed to on_data */
+	bool stopped;    /* on_data asked to stop */
 } fetch_state;
 
 static void headers_reset(fetch_state *st)
@@ -122,6 +125,22 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
 	fetch_state *st = arg;
 
 	(void)size; /* always 1 (CURLOPT_WRITEFUNCTION) */
+	if (st->req->on_data != NULL) {
+		size_t max = st->req->max_body > 0 ? st->req->max_body : VEIL_HTTP_BODY_MAX;
+		long status = 0;
+
+		if (n > max - st->streamed) {
+			st->body_err = VEIL_E_LIMIT;
+			return 0;
+		}
+		st->streamed += n;
+		curl_easy_getinfo(st->h, CURLINFO_RESPONSE_CODE, &status);
+		if (!st->req->on_data(st->req->on_data_user, status, (const uint8_t *)p, n)) {
+			st->stopped = true;
+			return 0;
+		}
+		return n;
+	}
 	st->body_err = veil_writer_put(&st->resp->body, p, n);
 	return st->body_err == VEIL_OK ? n : 0;
 }
@@ -191,6 +210,8 @@ static veil_err set_options(CURL *h, const veil_http_client_request *req, fetch_
 			rc = curl_easy_setopt(h, opt, val);                                        \
 	} while (0)
 	SET(CURLOPT_URL, req->url);
+	if (req->unix_socket != NULL)
+		SET(CURLOPT_UNIX_SOCKET_PATH, req->unix_socket);
 	SET(CURLOPT_ERRORBUFFER, errbuf);
 	SET(CURLOPT_NOSIGNAL, 1L); /* no SIGALRM for timeouts: threads */
 	SET(CURLOPT_PROTOCOLS_STR, "http,https");
@@ -265,6 +286,9 @@ static veil_err transfer_error(CURLcode rc, const char *errbuf, const fetch_stat
 				 "bytes",
 				 req->url, max_body);
 	case CURLE_WRITE_ERROR:
+		if (st->stopped)
+			return veil_fail(VEIL_E_IO, "HTTP: the exchange with %s was stopped",
+					 req->url);
 		if (st->body_err == VEIL_E_LIMIT)
 			return veil_fail(VEIL_E_LIMIT,
 					 "HTTP: the response from %s is larger than the limit of "
@@ -305,6 +329,7 @@ veil_err veil_http_client_fetch(const veil_http_client_request *req,
 	TRY(header_list(req, &headers));
 	h = curl_easy_init();
 	CHECK_THAT(h != NULL, VEIL_E_NOMEM, "HTTP: libcurl cannot make a handle");
+	st.h = h;
 	CHECK(set_options(h, req, &st, headers, errbuf));
 	rc = curl_easy_perform(h);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);

@@ -7,12 +7,16 @@
  * request is answered exactly once (a second reply is ignored, a missing
  * one becomes a 500 when the handler returns), every response carries
  * Cache-Control: no-store (key broker answers hold secrets and session
- * state that no cache may keep), and a failure to allocate the body turns
- * into a 500 rather than a short answer under a success status.
+ * state that no cache may keep), a failure to allocate the body turns
+ * into a 500 rather than a short answer under a success status, and a
+ * reply to HEAD carries no body. Deferred replies (deferred.c) use the
+ * same helpers.
  */
 #include <event2/keyvalq_struct.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "http/http_internal.h"
 
@@ -89,9 +93,9 @@ veil_err veil_http_add_header(veil_http_request *r, const char *name, const char
 	return VEIL_OK;
 }
 
-static void set_common_headers(veil_http_request *r, const char *content_type)
+void http_set_common_headers(struct evhttp_request *req, const char *content_type)
 {
-	struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 
 	if (content_type != NULL) {
 		evhttp_remove_header(h, "Content-Type");
@@ -101,20 +105,58 @@ static void set_common_headers(veil_http_request *r, const char *content_type)
 		evhttp_add_header(h, "Cache-Control", "no-store");
 }
 
+bool http_set_body(struct evhttp_request *req, const void *body, size_t len)
+{
+	struct evbuffer *out = evhttp_request_get_output_buffer(req);
+
+	/* RFC 9110 section 9.3.2: a response to HEAD has no content. evhttp
+	 * 2.1 would send the body anyway, and a keep-alive client would
+	 * read it as the start of the next response; Content-Length says
+	 * what a GET would get (section 8.6). */
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+		struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+		char n[24];
+		snprintf(n, sizeof n, "%zu", len);
+		evhttp_remove_header(h, "Content-Length");
+		return evhttp_add_header(h, "Content-Length", n) == 0;
+	}
+	if (len > 0 && evbuffer_add(out, body, len) != 0) {
+		evbuffer_drain(out, evbuffer_get_length(out));
+		return false;
+	}
+	return true;
+}
+
+void http_stream_start(struct evhttp_request *req, int status)
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	const char *c;
+
+	/* RFC 9112 section 7.1: without a Content-Length evhttp frames the
+	 * body with chunked transfer coding for HTTP/1.1 clients; an HTTP/1.0
+	 * client gets a body ended by closing the connection (section 6.3).
+	 * But to an HTTP/1.0 request with "Connection: keep-alive", evhttp
+	 * 2.1 answers "Content-Length: 0", sends the body anyway and keeps
+	 * the connection, so the client reads the body as the next response.
+	 * Without the token it closes; for HTTP/1.1 the token means nothing
+	 * to evhttp (keep-alive is the default there). */
+	while ((c = evhttp_find_header(in, "Connection")) != NULL &&
+	       strncasecmp(c, "keep-alive", 10) == 0)
+		evhttp_remove_header(in, "Connection");
+	evhttp_send_reply_start(req, status, NULL);
+}
+
 void veil_http_reply(veil_http_request *r, int status, const char *content_type, const void *body,
 		     size_t len)
 {
-	struct evbuffer *out = evhttp_request_get_output_buffer(r->req);
-
 	if (r->state != HTTP_REPLY_NONE)
 		return;
 	r->state = HTTP_REPLY_DONE;
-	if (len > 0 && evbuffer_add(out, body, len) != 0) {
-		evbuffer_drain(out, evbuffer_get_length(out));
+	if (!http_set_body(r->req, body, len)) {
 		status = 500;
 		content_type = "text/plain";
 	}
-	set_common_headers(r, content_type);
+	http_set_common_headers(r->req, content_type);
 	evhttp_send_reply(r->req, status, NULL, NULL);
 }
 
@@ -141,11 +183,8 @@ void veil_http_stream_begin(veil_http_request *r, int status, const char *conten
 		return;
 	}
 	r->state = HTTP_REPLY_STREAMING;
-	set_common_headers(r, content_type);
-	/* RFC 9112 section 7.1: without a Content-Length evhttp frames the
-	 * body with chunked transfer coding for HTTP/1.1 clients (and ends
-	 * it by closing the connection for HTTP/1.0 ones). */
-	evhttp_send_reply_start(r->req, status, NULL);
+	http_set_common_headers(r->req, content_type);
+	http_stream_start(r->req, status);
 }
 
 void veil_http_stream_write(veil_http_request *r, const void *p, size_t n)
@@ -170,6 +209,8 @@ void veil_http_stream_end(veil_http_request *r)
 
 void http_request_finish(veil_http_request *r)
 {
+	/* HTTP_REPLY_DEFERRED: the request belongs to its deferred handle
+	 * (deferred.c); nothing is sent for it here. */
 	if (r->state == HTTP_REPLY_NONE)
 		veil_http_reply(r, 500, "text/plain", "the handler sent no reply\n", 26);
 	else if (r->state == HTTP_REPLY_STREAMING)

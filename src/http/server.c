@@ -6,8 +6,10 @@
  * Each thread owns an event base, an evhttp and its own listening socket
  * bound to the same address and port with SO_REUSEPORT, so connections are
  * spread by the kernel and a request is handled start to finish on one
- * thread with no locks in the HTTP layer. Routes are a fixed table set up
- * before the threads start and only read afterwards.
+ * thread with no locks in the HTTP layer; a reply that another thread
+ * finishes reaches the loop through its deferred handle (deferred.c), the
+ * one place with a lock. Routes are a fixed table set up before the
+ * threads start and only read afterwards.
  *
  * TLS: when a certificate is configured, every accepted connection is
  * wrapped in an OpenSSL bufferevent (one crypto library for the whole
@@ -28,6 +30,7 @@
 #include <event2/listener.h>
 #include <event2/thread.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -77,9 +80,14 @@ static veil_err bind_socket(const char *address, uint16_t port, int *fd_out, uin
 	ENSURE(fd >= 0, VEIL_E_IO, "socket: %s", strerror(errno));
 	/* SO_REUSEPORT lets every loop have its own socket on the port; it
 	 * also lets another process of the same user join the port (see
-	 * http.h). Binding port 0 still picks a port nobody holds. */
+	 * http.h). Binding port 0 still picks a port nobody holds.
+	 * TCP_NODELAY, which accepted sockets inherit on Linux: a streamed
+	 * reply sends many small pieces, and Nagle's algorithm would hold
+	 * each one back until the previous was acknowledged, up to the
+	 * peer's delayed-ACK timeout (40 ms on Linux). */
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0 ||
 	    bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 1024) != 0) {
 		int e = errno;
 		close(fd);
@@ -288,7 +296,7 @@ static void dispatch(struct evhttp_request *req, void *arg)
 	http_loop *loop = arg;
 	veil_http_server *s = loop->server;
 	/* On the stack: valid for this handler call only (see http.h). */
-	veil_http_request r = {.req = req, .server = s, .state = HTTP_REPLY_NONE};
+	veil_http_request r = {.req = req, .server = s, .loop = loop, .state = HTTP_REPLY_NONE};
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	struct evhttp_connection *conn = evhttp_request_get_connection(req);
 	const char *method = method_name(evhttp_request_get_command(req));
@@ -506,9 +514,13 @@ void veil_http_server_free(veil_http_server *s)
 		return;
 	for (unsigned i = 0; s->loops != NULL && i < s->loop_count; i++) {
 		http_loop *loop = &s->loops[i];
-		/* evhttp_free closes the listener and every open connection
-		 * (TLS ones free their SSL with the bufferevent); the base
-		 * goes last, running the finalizers those frees deferred. */
+		/* Deferred requests first, while their connections still
+		 * exist: evhttp_free frees those requests with them, and the
+		 * handles' events belong to the base. Then evhttp_free closes
+		 * the listener and every open connection (TLS ones free their
+		 * SSL with the bufferevent); the base goes last, running the
+		 * finalizers those frees deferred. */
+		http_deferred_release_all(loop);
 		if (loop->http != NULL)
 			evhttp_free(loop->http);
 		if (loop->stop_event != NULL)
