@@ -34,13 +34,14 @@ CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 LIB       := $(BUILD)/libveil.a
 VEIL      := $(BUILD)/veil
 KBS       := $(BUILD)/veil-kbs
+WORKER    := $(BUILD)/veil-worker
 TESTS     := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 BENCHES   := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 FUZZ_BUILD ?= build-fuzz
 FUZZERS   := $(FUZZ_SRCS:fuzz/%.c=$(FUZZ_BUILD)/%)
 
 .PHONY: all test check-tests fuzz bench clean format format-check demo
-all: $(VEIL) $(KBS)
+all: $(VEIL) $(KBS) $(WORKER)
 
 # The main job, until the full system exists: verify real SNP and TDX
 # evidence from the shared test data. (scripts/demo.sh also installs what is
@@ -60,6 +61,9 @@ $(VEIL): $(CLI_OBJS) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB) $(LDLIBS)
 
 $(KBS): $(BUILD)/src/daemon/veil_kbs.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+$(WORKER): $(BUILD)/src/daemon/veil_worker.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 $(BUILD)/tests/%: tests/%.c tests/harness.c $(wildcard tests/*.h) $(LIB)
@@ -94,7 +98,7 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
 
-check-tests: $(VEIL) $(KBS) $(TESTS) $(BUILD)/tests/interop/ohttp_peer \
+check-tests: $(VEIL) $(KBS) $(WORKER) $(TESTS) $(BUILD)/tests/interop/ohttp_peer \
              $(BUILD)/tests/interop/jose_peer \
              $(BUILD)/tests/tools/store_writer
 
@@ -121,4 +125,5 @@ format-check:
 clean:
 	rm -rf build build-* 
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(BUILD)/src/daemon/veil_kbs.d
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(BUILD)/src/daemon/veil_kbs.d \
+         $(BUILD)/src/daemon/veil_worker.d
