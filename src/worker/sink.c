@@ -163,13 +163,15 @@ static bool chunk_send(ohttp_sink *s, bool final)
 
 	if (s->failed)
 		return false;
-	s->out.len = 0;
+	/* s->out may already hold the response nonce (chunked_start): it
+	 * leaves with the first chunk, in one write. */
 	err = veil_ohttp_chunk_seal(&s->x, s->inner.data, s->inner.len, final, &s->out);
 	s->inner.len = 0;
 	if (err != VEIL_OK || !veil_http_deferred_write(s->d, s->out.data, s->out.len)) {
 		s->failed = true;
 		return false;
 	}
+	s->out.len = 0;
 	return true;
 }
 
@@ -192,17 +194,18 @@ static veil_err chunked_head(ohttp_sink *s, int status)
 	return veil_writer_varint(w, 0);
 }
 
+/* The response nonce and the BHTTP head wait in s->out and s->inner and
+ * leave with the first piece of content, sealed into the same chunk: one
+ * write instead of three before the first token, which is what the client
+ * waits for. */
 static void chunked_start(ohttp_sink *s, int status)
 {
 	s->begun = true;
 	veil_http_deferred_begin(s->d, 200, VEIL_OHTTP_CHUNKED_RES_TYPE);
 	s->out.len = 0;
 	if (veil_ohttp_chunked_response_begin(&s->x, &s->out) != VEIL_OK ||
-	    !veil_http_deferred_write(s->d, s->out.data, s->out.len) ||
 	    chunked_head(s, status) != VEIL_OK)
 		s->failed = true;
-	else
-		chunk_send(s, false);
 }
 
 static bool chunked_piece(ohttp_sink *s, const void *p, size_t n)
