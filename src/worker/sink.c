@@ -14,10 +14,10 @@
  *   ohttp chunked  the inner response is an indeterminate-length Binary
  *                  HTTP message (RFC 9292 section 3.2) sealed piece by
  *                  piece as chunked OHTTP (draft-ietf-ohai-chunked-ohttp
- *                  section 5): the framing, status and header fields in
- *                  the first chunk, then one chunk per streamed piece, and
- *                  the content terminator and an empty trailer section in
- *                  the final chunk.
+ *                  section 5): the framing, status and header fields
+ *                  sealed with the first streamed piece, then one chunk
+ *                  per piece, and the content terminator and an empty
+ *                  trailer section in the final chunk.
  *
  * The outer response of the OHTTP forms is always 200 with the
  * encapsulated media type: the real status is inside, where only the
