@@ -60,11 +60,11 @@ $(LIB): $(LIB_OBJS)
 $(VEIL): $(CLI_OBJS) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB) $(LDLIBS)
 
-$(KBS): $(BUILD)/src/daemon/veil_kbs.o $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+$(KBS): $(BUILD)/src/daemon/veil_kbs.o $(BUILD)/src/daemon/daemon.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(LDLIBS)
 
-$(WORKER): $(BUILD)/src/daemon/veil_worker.o $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+$(WORKER): $(BUILD)/src/daemon/veil_worker.o $(BUILD)/src/daemon/daemon.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(LDLIBS)
 
 $(BUILD)/tests/%: tests/%.c tests/harness.c $(wildcard tests/*.h) $(LIB)
 	@mkdir -p $(dir $@)
@@ -126,4 +126,4 @@ clean:
 	rm -rf build build-* 
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(BUILD)/src/daemon/veil_kbs.d \
-         $(BUILD)/src/daemon/veil_worker.d
+         $(BUILD)/src/daemon/veil_worker.d $(BUILD)/src/daemon/daemon.d

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon/daemon.h"
 #include "veil/collateral.h"
 #include "veil/jose.h"
 #include "veil/kbs.h"
@@ -53,19 +54,6 @@ static void usage(FILE *out)
 		     "                [--admin-key FILE | --insecure-admin] [--collateral DIR]\n"
 		     "                [--token-key FILE [--token-cert FILE]]\n"
 		     "       veil-kbs put-resource --db FILE --master-key FILE PATH FILE\n");
-}
-
-static bool number(const char *s, long min, long max, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10); /* checked: errno, end and range below */
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
-		return false;
-	*out = v;
-	return true;
 }
 
 static int options_parse(int argc, char **argv, kbs_options *o)
@@ -119,16 +107,16 @@ static int options_parse(int argc, char **argv, kbs_options *o)
 			}
 			o->refvals[o->refvals_count++] = v;
 		} else if (strcmp(a, "--port") == 0) {
-			if (!number(v, 0, 65535, &o->port))
+			if (!daemon_number(v, 0, 65535, &o->port))
 				goto bad_number;
 		} else if (strcmp(a, "--threads") == 0) {
-			if (!number(v, 0, 64, &o->threads))
+			if (!daemon_number(v, 0, 64, &o->threads))
 				goto bad_number;
 		} else if (strcmp(a, "--token-lifetime") == 0) {
-			if (!number(v, 1, 86400, &o->token_lifetime))
+			if (!daemon_number(v, 1, 86400, &o->token_lifetime))
 				goto bad_number;
 		} else if (strcmp(a, "--session-lifetime") == 0) {
-			if (!number(v, 1, 86400, &o->session_lifetime))
+			if (!daemon_number(v, 1, 86400, &o->session_lifetime))
 				goto bad_number;
 		} else {
 			fprintf(stderr, "veil-kbs: unknown option %s\n", a);
@@ -258,20 +246,6 @@ static void *signal_thread(void *arg)
 	}
 }
 
-static int write_port_file(const char *path, unsigned port)
-{
-	char tmp[4096];
-	FILE *f;
-
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	f = fopen(tmp, "w");
-	if (f == NULL || fprintf(f, "%u\n", port) < 0 || fclose(f) != 0 || rename(tmp, path) != 0) {
-		fprintf(stderr, "veil-kbs: cannot write %s: %s\n", path, strerror(errno));
-		return 1;
-	}
-	return 0;
-}
-
 /* A file read whole, for the documents handed to the broker. */
 typedef struct loaded_file {
 	uint8_t *buf;
@@ -394,7 +368,8 @@ int main(int argc, char **argv)
 	fprintf(stderr, "veil-kbs: listening on %s port %u (%s)%s\n", o.listen,
 		veil_http_server_port(server), veil_http_server_tls(server) ? "TLS" : "plain HTTP",
 		admin == NULL && !o.insecure_admin ? "; admin API disabled (no --admin-key)" : "");
-	if (o.port_file != NULL && write_port_file(o.port_file, veil_http_server_port(server)) != 0)
+	if (o.port_file != NULL &&
+	    !daemon_write_port_file("veil-kbs", o.port_file, veil_http_server_port(server)))
 		goto out;
 	waiter.server = server;
 	waiter.store = store;

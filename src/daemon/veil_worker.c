@@ -26,6 +26,7 @@
 
 #include <jansson.h>
 
+#include "daemon/daemon.h"
 #include "veil/collateral.h"
 #include "veil/limits.h"
 #include "veil/secret.h"
@@ -55,19 +56,6 @@ static void usage(FILE *out)
 	    "                   [--attest-rate N] [--pad] [--listen ADDR] [--port N]\n"
 	    "                   [--port-file FILE] [--http-threads N]\n"
 	    "                   [--tls-cert FILE --tls-key FILE] [--kbs-deadline-ms N]\n");
-}
-
-static bool number(const char *s, long min, long max, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10); /* checked: errno, end and range below */
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
-		return false;
-	*out = v;
-	return true;
 }
 
 /* A numeric option: name, range, where it goes. */
@@ -119,7 +107,7 @@ static int options_parse(int argc, char **argv, worker_options *o)
 		for (size_t k = 0; k < sizeof nums / sizeof nums[0] && !done; k++) {
 			if (strcmp(a, nums[k].name) != 0)
 				continue;
-			if (!number(v, nums[k].min, nums[k].max, nums[k].dst)) {
+			if (!daemon_number(v, nums[k].min, nums[k].max, nums[k].dst)) {
 				fprintf(stderr,
 					"veil-worker: %s: \"%s\" is not a number in %ld..%ld\n", a,
 					v, nums[k].min, nums[k].max);
@@ -248,23 +236,6 @@ static void *signal_thread(void *arg)
 	return NULL;
 }
 
-static int write_port_file(const char *path, unsigned port)
-{
-	char tmp[4096];
-	FILE *f;
-
-	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) {
-		fprintf(stderr, "veil-worker: --port-file path too long\n");
-		return 1;
-	}
-	f = fopen(tmp, "w");
-	if (f == NULL || fprintf(f, "%u\n", port) < 0 || fclose(f) != 0 || rename(tmp, path) != 0) {
-		fprintf(stderr, "veil-worker: cannot write %s: %s\n", path, strerror(errno));
-		return 1;
-	}
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	worker_options o;
@@ -323,7 +294,7 @@ int main(int argc, char **argv)
 		o.listen, veil_http_server_port(server),
 		veil_http_server_tls(server) ? "TLS" : "plain HTTP");
 	if (o.port_file != NULL &&
-	    write_port_file(o.port_file, veil_http_server_port(server)) != 0) {
+	    !daemon_write_port_file("veil-worker", o.port_file, veil_http_server_port(server))) {
 		rc = 1;
 		goto out;
 	}
