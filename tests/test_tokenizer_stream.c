@@ -147,6 +147,41 @@ TEST(stream_words_and_specials)
 	veil_tokenizer_free(tok);
 }
 
+TEST(piece_callback_and_stop_tokens)
+{
+	veil_tokenizer *tok = make();
+	veil_detok d;
+	char buf[16];
+	int32_t *eog = NULL;
+	size_t n = 0, count = 0;
+
+	REQUIRE(tok != NULL);
+	int32_t hello = veil_token_find(tok, "▁hello", 8);
+	int32_t end = veil_token_find(tok, "<|im_end|>", 10);
+	/* The engine's piece callback: whole characters only, within cap. */
+	veil_detok_init(&d, tok, false);
+	EXPECT(veil_detok_piece(&d, byte_id(0xE2), buf, sizeof buf) == 0);
+	EXPECT(veil_detok_piece(&d, byte_id(0x82), buf, sizeof buf) == 0);
+	EXPECT(veil_detok_piece(&d, byte_id(0xAC), buf, sizeof buf) == 3 &&
+	       memcmp(buf, "\xE2\x82\xAC", 3) == 0);
+	EXPECT(veil_detok_piece(&d, hello, buf, sizeof buf) == 6 && memcmp(buf, " hello", 6) == 0);
+	EXPECT(veil_detok_piece(&d, hello, buf, 3) == 0); /* over the cap: nothing */
+	EXPECT(veil_detok_piece(&d, -1, buf, sizeof buf) == 0);
+	/* The stop tokens: exactly the ids veil_token_is_eog accepts. */
+	EXPECT_OK(veil_tokenizer_eog_ids(tok, &eog, &n));
+	for (int32_t i = 0; i < (int32_t)veil_tokenizer_n_tokens(tok); i++)
+		count += veil_token_is_eog(tok, i);
+	EXPECT(n == count && n >= 1 && eog != NULL);
+	for (size_t i = 0; i < n; i++)
+		EXPECT(veil_token_is_eog(tok, eog[i]));
+	bool found = false;
+	for (size_t i = 0; i < n; i++)
+		found |= eog[i] == end;
+	EXPECT(found);
+	free(eog);
+	veil_tokenizer_free(tok);
+}
+
 TEST(detokenize_output_is_utf8)
 {
 	veil_tokenizer *tok = make();
@@ -169,6 +204,7 @@ int main(void)
 	RUN(stream_holds_back_incomplete_characters);
 	RUN(stream_replaces_invalid_bytes);
 	RUN(stream_words_and_specials);
+	RUN(piece_callback_and_stop_tokens);
 	RUN(detokenize_output_is_utf8);
 	return harness_finish("test_tokenizer_stream");
 }

@@ -56,6 +56,14 @@ typedef struct veil_http_client_request {
 	/* Connect to this Unix socket instead of the URL's host (whose name
 	 * still goes in the Host header); NULL: TCP. */
 	const char *unix_socket;
+	/* Never go through a proxy, whatever http_proxy and the like say
+	 * (a worker talking to an engine in its own TEE). */
+	bool no_proxy;
+	/* Polled about every second and whenever data moves: returning true
+	 * stops the exchange (VEIL_E_IO), e.g. when the daemon is stopping or
+	 * the client that waits for the answer has gone. */
+	bool (*abort)(void *user);
+	void *abort_user;
 } veil_http_client_request;
 
 typedef struct veil_http_client_response {

@@ -131,6 +131,10 @@ bool veil_tokenizer_add_bos(const veil_tokenizer *tok);
  * as one ("<|eot_id|>", "<|im_end|>", "<|endoftext|>", ...). False for ids
  * out of range. */
 bool veil_token_is_eog(const veil_tokenizer *tok, int32_t id);
+/* Every id veil_token_is_eog accepts, in a new array (NULL and 0 when
+ * there is none): the stop tokens of a generation. */
+VEIL_MUST_CHECK veil_err veil_tokenizer_eog_ids(const veil_tokenizer *tok, int32_t **ids,
+						size_t *n);
 /* The token's type; VEIL_TOKEN_UNDEFINED for ids out of range. */
 veil_token_type veil_token_get_type(const veil_tokenizer *tok, int32_t id);
 /* The token's text as stored in the vocabulary (borrowed from tok). */
@@ -194,6 +198,9 @@ typedef struct veil_detok {
 void veil_detok_init(veil_detok *d, const veil_tokenizer *tok, bool special);
 VEIL_MUST_CHECK veil_err veil_detok_push(veil_detok *d, int32_t id, veil_writer *out);
 VEIL_MUST_CHECK veil_err veil_detok_finish(veil_detok *d, veil_writer *out);
+/* A veil_piece_fn (include/veil/engine.h) over a veil_detok (user): the
+ * complete characters token id adds, at most cap bytes; 0 on an error. */
+size_t veil_detok_piece(void *user, int32_t id, char *buf, size_t cap);
 
 /*
  * Chat templates (docs/tokenizer.md "Chat templates"). No Jinja engine: the

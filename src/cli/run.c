@@ -307,23 +307,6 @@ static veil_err prompt_ids(const run_opts *o, const veil_gguf *g, const veil_tok
 	return err;
 }
 
-/* Token text through the tokenizer's streaming detokenizer, so what is
- * printed is valid UTF-8 (stray bytes of byte-fallback tokens become
- * U+FFFD) whatever the model generates. */
-static size_t piece(void *user, int32_t id, char *buf, size_t cap)
-{
-	veil_writer w;
-	size_t len = 0;
-
-	veil_writer_init(&w, cap);
-	if (veil_detok_push(user, id, &w) == VEIL_OK && w.len > 0) {
-		len = w.len;
-		memcpy(buf, w.data, len);
-	}
-	veil_writer_clear(&w);
-	return len;
-}
-
 static bool emit(void *user, int32_t id, const char *text, size_t len)
 {
 	(void)user;
@@ -332,25 +315,6 @@ static bool emit(void *user, int32_t id, const char *text, size_t len)
 		return false;
 	fflush(stdout);
 	return true;
-}
-
-/* Every id the tokenizer calls an end of generation. */
-static veil_err eog_ids(const veil_tokenizer *tok, int32_t **out, size_t *n)
-{
-	size_t count = 0, nt = veil_tokenizer_n_tokens(tok);
-
-	*out = NULL;
-	*n = 0;
-	for (size_t i = 0; i < nt; i++)
-		count += veil_token_is_eog(tok, (int32_t)i);
-	if (count == 0)
-		return VEIL_OK;
-	*out = malloc(count * sizeof **out);
-	ENSURE(*out != NULL, VEIL_E_NOMEM, "out of memory");
-	for (size_t i = 0; i < nt; i++)
-		if (veil_token_is_eog(tok, (int32_t)i))
-			(*out)[(*n)++] = (int32_t)i;
-	return VEIL_OK;
 }
 
 static int generate(const run_opts *o, const veil_gguf *g, const veil_model *m,
@@ -362,7 +326,7 @@ static int generate(const run_opts *o, const veil_gguf *g, const veil_model *m,
 			      .max_tokens = o->max_tokens,
 			      .stop = o->stop,
 			      .n_stop = o->n_stop,
-			      .piece = piece,
+			      .piece = veil_detok_piece,
 			      .piece_user = &detok,
 			      .on_token = emit};
 	veil_session *s = NULL;
@@ -376,7 +340,7 @@ static int generate(const run_opts *o, const veil_gguf *g, const veil_model *m,
 		fprintf(stderr, "veil run: the prompt: %s\n", veil_err_detail());
 		return CLI_EXIT_USAGE;
 	}
-	if (n == 0 || eog_ids(tok, &eog, &n_eog) != VEIL_OK ||
+	if (n == 0 || veil_tokenizer_eog_ids(tok, &eog, &n_eog) != VEIL_OK ||
 	    veil_session_new(m, &sp, &s) != VEIL_OK) {
 		fprintf(stderr, "veil run: %s\n",
 			n == 0 ? "the prompt is empty" : veil_err_detail());

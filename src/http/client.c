@@ -145,6 +145,21 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
 	return st->body_err == VEIL_OK ? n : 0;
 }
 
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
+{
+	fetch_state *st = arg;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	if (!st->req->abort(st->req->abort_user))
+		return 0;
+	st->stopped = true;
+	return 1;
+}
+
 /* The request header list: the caller's lines, checked so that none can
  * smuggle a line break, plus "Expect:" (no 100-continue round trip for
  * the small bodies Veil sends) and, for a body without a Content-Type,
@@ -212,6 +227,13 @@ static veil_err set_options(CURL *h, const veil_http_client_request *req, fetch_
 	SET(CURLOPT_URL, req->url);
 	if (req->unix_socket != NULL)
 		SET(CURLOPT_UNIX_SOCKET_PATH, req->unix_socket);
+	if (req->no_proxy)
+		SET(CURLOPT_NOPROXY, "*");
+	if (req->abort != NULL) {
+		SET(CURLOPT_NOPROGRESS, 0L);
+		SET(CURLOPT_XFERINFOFUNCTION, on_progress);
+		SET(CURLOPT_XFERINFODATA, st);
+	}
 	SET(CURLOPT_ERRORBUFFER, errbuf);
 	SET(CURLOPT_NOSIGNAL, 1L); /* no SIGALRM for timeouts: threads */
 	SET(CURLOPT_PROTOCOLS_STR, "http,https");
@@ -285,6 +307,7 @@ static veil_err transfer_error(CURLcode rc, const char *errbuf, const fetch_stat
 				 "HTTP: the response from %s is larger than the limit of %zu "
 				 "bytes",
 				 req->url, max_body);
+	case CURLE_ABORTED_BY_CALLBACK:
 	case CURLE_WRITE_ERROR:
 		if (st->stopped)
 			return veil_fail(VEIL_E_IO, "HTTP: the exchange with %s was stopped",

@@ -137,6 +137,20 @@ veil_err veil_detok_finish(veil_detok *d, veil_writer *out)
 	return veil_writer_put(out, replacement, sizeof replacement);
 }
 
+size_t veil_detok_piece(void *user, int32_t id, char *buf, size_t cap)
+{
+	veil_writer w;
+	size_t len = 0;
+
+	veil_writer_init(&w, cap);
+	if (veil_detok_push(user, id, &w) == VEIL_OK && w.len > 0) {
+		len = w.len;
+		memcpy(buf, w.data, len);
+	}
+	veil_writer_clear(&w);
+	return len;
+}
+
 veil_err veil_detokenize(const veil_tokenizer *tok, const int32_t *ids, size_t n, bool special,
 			 char **out, size_t *out_len)
 {

@@ -7,6 +7,7 @@
  * (vocab.c draws the seed), so a vocabulary crafted to collide under one
  * seed does not collide under the next.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "tokenizer/tok_internal.h"
@@ -125,6 +126,24 @@ bool veil_tokenizer_add_bos(const veil_tokenizer *tok)
 bool veil_token_is_eog(const veil_tokenizer *tok, int32_t id)
 {
 	return id >= 0 && (uint32_t)id < tok->n_tokens && (tok->flags[id] & TOK_F_EOG) != 0;
+}
+
+veil_err veil_tokenizer_eog_ids(const veil_tokenizer *tok, int32_t **ids, size_t *n)
+{
+	size_t count = 0;
+
+	*ids = NULL;
+	*n = 0;
+	for (uint32_t i = 0; i < tok->n_tokens; i++)
+		count += (tok->flags[i] & TOK_F_EOG) != 0;
+	if (count == 0)
+		return VEIL_OK;
+	*ids = malloc(count * sizeof **ids);
+	ENSURE(*ids != NULL, VEIL_E_NOMEM, "out of memory");
+	for (uint32_t i = 0; i < tok->n_tokens; i++)
+		if ((tok->flags[i] & TOK_F_EOG) != 0)
+			(*ids)[(*n)++] = (int32_t)i;
+	return VEIL_OK;
 }
 
 veil_token_type veil_token_get_type(const veil_tokenizer *tok, int32_t id)

@@ -172,61 +172,97 @@ bool wk_job_stream_text(wk_job *j, const char *text, size_t len, bool first)
 	return send_chunk(j, &c);
 }
 
+/* A whole event of an upstream engine's stream, passed on in one write,
+ * padded like the worker's own. */
+bool wk_job_stream_event(wk_job *j, const char *json, size_t len)
+{
+	veil_writer out;
+	bool ok;
+
+	veil_writer_init(&out, VEIL_OHTTP_CHUNK_MAX);
+	ok = pad(&out, j->sink->pad_max) == VEIL_OK &&
+	     veil_writer_puts(&out, "data: ") == VEIL_OK &&
+	     veil_writer_put(&out, json, len) == VEIL_OK &&
+	     veil_writer_puts(&out, "\n\n") == VEIL_OK;
+	if (ok)
+		ok = j->sink->ops->write(j->sink, out.data, out.len);
+	veil_writer_clear(&out);
+	return ok;
+}
+
+void wk_job_stream_end(wk_job *j, const wk_result *r, bool finish_chunk)
+{
+	veil_worker *w = j->w;
+	wk_sink *s = j->sink;
+	oai_usage u = {r->prompt_tokens, r->completion_tokens};
+	bool usage_chunk = j->req.include_usage || !finish_chunk;
+	char *receipt = NULL;
+	/* The last content chunk carries finish_reason; the receipt goes in
+	 * the last chunk before [DONE]: the usage chunk when there is one,
+	 * else the finish chunk itself. */
+	oai_chunk fin = {.id = j->id,
+			 .created = j->created,
+			 .model = w->model_name,
+			 .finish_reason = r->finish_reason,
+			 .usage_null = j->req.include_usage};
+	oai_chunk use = {.id = j->id, .created = j->created, .model = w->model_name, .usage = &u};
+	bool ok = r->stream_digest != NULL &&
+		  receipt_make(w, j->id, true, s->ohttp, j->request_digest, r->stream_digest,
+			       u.prompt_tokens, u.completion_tokens, &receipt) == VEIL_OK;
+
+	if (!ok)
+		wk_log(w, "receipt.error",
+		       json_pack("{s:s}", "detail",
+				 r->stream_digest == NULL ? "no digest" : veil_err_detail()));
+	if (usage_chunk)
+		use.receipt = receipt;
+	else
+		fin.receipt = receipt;
+	/* A stream whose receipt cannot be made ends without [DONE]: a client
+	 * must not take an unsigned stream for a complete one. */
+	if (ok && (!finish_chunk || send_chunk(j, &fin)) && (!usage_chunk || send_chunk(j, &use))) {
+		veil_writer done;
+
+		veil_writer_init(&done, 64);
+		if (oai_sse_done(&done) == VEIL_OK)
+			s->ops->write(s, done.data, done.len);
+		veil_writer_clear(&done);
+	}
+	s->ops->end(s);
+	free(receipt);
+	j->sink = NULL;
+	wk_job_free(j);
+}
+
+void wk_job_stream_abort(wk_job *j)
+{
+	j->sink->ops->end(j->sink);
+	j->sink = NULL;
+	wk_job_free(j);
+}
+
 void wk_job_finish(wk_job *j, const wk_result *r)
 {
 	veil_worker *w = j->w;
 	wk_sink *s = j->sink;
 	oai_usage u = {r->prompt_tokens, r->completion_tokens};
-	char *receipt = NULL;
+	veil_writer body;
 
-	if (!j->req.stream) {
-		veil_writer body;
-
-		veil_writer_init(&body, VEIL_WORKER_RESPONSE_MAX);
-		if (oai_response_body(j->req.kind, j->id, j->created, w->model_name, r->text,
-				      r->len, r->finish_reason, &u, &body) != VEIL_OK) {
-			oai_error e;
-			oai_error_set(&e, 500, "server_error", "", "",
-				      "the response could not be made");
-			reply_error(w, s, j->request_digest, &e);
-		} else {
-			reply_signed(w, s, j->id, j->request_digest, 200, "application/json",
-				     body.data, body.len, u.prompt_tokens, u.completion_tokens);
-		}
-		veil_writer_clear(&body);
-	} else {
-		/* The last content chunk carries finish_reason; the receipt goes
-		 * in the last chunk before [DONE]: the usage chunk when the client
-		 * asked for one, else the finish chunk itself. */
-		bool ok =
-		    receipt_make(w, j->id, true, s->ohttp, j->request_digest, r->stream_digest,
-				 u.prompt_tokens, u.completion_tokens, &receipt) == VEIL_OK;
-		oai_chunk fin = {.id = j->id,
-				 .created = j->created,
-				 .model = w->model_name,
-				 .finish_reason = r->finish_reason,
-				 .usage_null = j->req.include_usage,
-				 .receipt = j->req.include_usage ? NULL : receipt};
-		oai_chunk use = {.id = j->id,
-				 .created = j->created,
-				 .model = w->model_name,
-				 .usage = &u,
-				 .receipt = receipt};
-		veil_writer done;
-
-		if (!ok)
-			wk_log(w, "receipt.error", json_pack("{s:s}", "detail", veil_err_detail()));
-		/* A stream whose receipt cannot be made ends without [DONE]: a
-		 * client must not take an unsigned stream for a complete one. */
-		if (ok && send_chunk(j, &fin) && (!j->req.include_usage || send_chunk(j, &use))) {
-			veil_writer_init(&done, 64);
-			if (oai_sse_done(&done) == VEIL_OK)
-				s->ops->write(s, done.data, done.len);
-			veil_writer_clear(&done);
-		}
-		s->ops->end(s);
+	if (j->req.stream) {
+		wk_job_stream_end(j, r, true);
+		return;
 	}
-	free(receipt);
+	veil_writer_init(&body, VEIL_WORKER_RESPONSE_MAX);
+	if (oai_response_body(j->req.kind, j->id, j->created, w->model_name, r->text, r->len,
+			      r->finish_reason, &u, &body) != VEIL_OK) {
+		oai_error e;
+		oai_error_set(&e, 500, "server_error", "", "", "the response could not be made");
+		reply_error(w, s, j->request_digest, &e);
+	} else {
+		reply_signed(w, s, j->id, j->request_digest, 200, "application/json", body.data,
+			     body.len, u.prompt_tokens, u.completion_tokens);
+	}
+	veil_writer_clear(&body);
 	j->sink = NULL;
 	wk_job_free(j);
 }
@@ -236,34 +272,6 @@ void wk_job_reply_raw(wk_job *j, int status, const uint8_t *body, size_t len,
 {
 	reply_signed(j->w, j->sink, j->id, j->request_digest, status, "application/json", body, len,
 		     prompt_tokens, completion_tokens);
-	j->sink = NULL;
-	wk_job_free(j);
-}
-
-void wk_upstream_stream_end(wk_job *j, const wk_result *r)
-{
-	veil_worker *w = j->w;
-	wk_sink *s = j->sink;
-	oai_usage u = {r->prompt_tokens, r->completion_tokens};
-	char *receipt = NULL;
-	veil_writer done;
-
-	if (receipt_make(w, j->id, true, s->ohttp, j->request_digest, r->stream_digest,
-			 u.prompt_tokens, u.completion_tokens, &receipt) == VEIL_OK) {
-		oai_chunk use = {.id = j->id,
-				 .created = j->created,
-				 .model = w->model_name,
-				 .usage = &u,
-				 .receipt = receipt};
-		if (send_chunk(j, &use)) {
-			veil_writer_init(&done, 64);
-			if (oai_sse_done(&done) == VEIL_OK)
-				s->ops->write(s, done.data, done.len);
-			veil_writer_clear(&done);
-		}
-	}
-	s->ops->end(s);
-	free(receipt);
 	j->sink = NULL;
 	wk_job_free(j);
 }
@@ -372,6 +380,9 @@ static void ohttp_inner(veil_worker *w, wk_sink *s, const uint8_t *bhttp, size_t
 	uint8_t digest[32];
 
 	if (veil_bhttp_decode(bhttp, len, &m) != VEIL_OK || !m.request) {
+		/* A response decodes too, into fields and content (the
+		 * clear is safe on a message the decoder already cleared). */
+		veil_bhttp_msg_clear(&m);
 		/* The receipt names the bytes that were not a request. */
 		if (veil_sha256(bhttp, len, digest) != VEIL_OK) {
 			s->ops->reply(s, 500, "text/plain", "internal error\n", 15);
@@ -544,7 +555,7 @@ static void h_health(veil_http_request *r, void *user)
  * signature (sim) or a trip to the secure processor (hardware). */
 static bool rate_take(veil_worker *w)
 {
-	double rate = w->cfg.attest_per_s > 0 ? w->cfg.attest_per_s : VEIL_WORKER_ATTEST_PER_S;
+	double rate = w->cfg.attest_per_s;
 	double now = wk_clock();
 	bool ok;
 

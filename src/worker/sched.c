@@ -53,23 +53,6 @@ typedef struct gen_ctx {
 	double deadline;
 } gen_ctx;
 
-/* The text of one token through the streaming detokenizer, so that what
- * is sent is always whole UTF-8 characters. */
-static size_t piece(void *user, int32_t id, char *buf, size_t cap)
-{
-	gen_ctx *g = user;
-	veil_writer w;
-	size_t len = 0;
-
-	veil_writer_init(&w, cap);
-	if (veil_detok_push(&g->detok, id, &w) == VEIL_OK && w.len > 0) {
-		len = w.len;
-		memcpy(buf, w.data, len);
-	}
-	veil_writer_clear(&w);
-	return len;
-}
-
 static bool emit_text(gen_ctx *g, const char *text, size_t len)
 {
 	wk_job *j = g->job;
@@ -119,10 +102,8 @@ static void run(wk_slot *sl, wk_job *j)
 {
 	veil_worker *w = sl->sched->w;
 	const oai_request *q = &j->req;
-	size_t prompt_max =
-	    w->cfg.prompt_max > 0 ? w->cfg.prompt_max : VEIL_WORKER_PROMPT_TOKENS_MAX;
-	unsigned timeout =
-	    w->cfg.request_timeout_s > 0 ? w->cfg.request_timeout_s : VEIL_WORKER_REQUEST_TIMEOUT_S;
+	size_t prompt_max = w->cfg.prompt_max;
+	unsigned timeout = w->cfg.request_timeout_s;
 	gen_ctx g = {.job = j, .first = true, .deadline = j->t_start + timeout};
 	veil_gen_params p = {0};
 	veil_gen_result r = {0};
@@ -139,6 +120,14 @@ static void run(wk_slot *sl, wk_job *j)
 	if (j->sink->ops->gone(j->sink)) {
 		oai_error_set(&e, 499, "invalid_request_error", "", "client_closed",
 			      "the client went away");
+		wk_job_fail(j, &e);
+		goto out;
+	}
+	if (wk_clock() > g.deadline) {
+		/* It waited in the queue past its time: no prompt evaluation
+		 * for an answer nobody will wait for. */
+		oai_error_set(&e, 503, "server_error", "", "timeout",
+			      "the request waited longer than %u s for the engine", timeout);
 		wk_job_fail(j, &e);
 		goto out;
 	}
@@ -173,8 +162,8 @@ static void run(wk_slot *sl, wk_job *j)
 	p.n_stop_tokens = w->n_eog;
 	p.stop = (const char *const *)q->stop;
 	p.n_stop = q->n_stop;
-	p.piece = piece;
-	p.piece_user = &g;
+	p.piece = veil_detok_piece;
+	p.piece_user = &g.detok;
 	p.on_token = on_token;
 	p.user = &g;
 	if (q->stream) {
@@ -199,14 +188,18 @@ static void run(wk_slot *sl, wk_job *j)
 			emit_text(&g, (const char *)rest.data, rest.len);
 		veil_writer_clear(&rest);
 	}
-	if (err != VEIL_OK && !q->stream) {
-		oai_error_set(&e, 500, "server_error", "", "", "generation failed");
+	if (err != VEIL_OK) {
+		/* An engine failure: an error before anything was sent, else a
+		 * stream that ends without a receipt or [DONE]. */
 		wk_log(w, "generate.error", json_pack("{s:s}", "detail", veil_err_detail()));
-		wk_job_fail(j, &e);
+		if (q->stream) {
+			wk_job_stream_abort(j);
+		} else {
+			oai_error_set(&e, 500, "server_error", "", "", "generation failed");
+			wk_job_fail(j, &e);
+		}
 		goto out;
 	}
-	if (q->stream && EVP_DigestFinal_ex(g.digest, digest, &dlen) != 1)
-		memset(digest, 0, sizeof digest);
 	wk_log(w, "request.done",
 	       json_pack("{s:s, s:s, s:b, s:b, s:I, s:I, s:f, s:f, s:s}", "id", j->id, "kind",
 			 q->kind == OAI_CHAT ? "chat" : "completion", "stream", q->stream, "ohttp",
@@ -220,11 +213,12 @@ static void run(wk_slot *sl, wk_job *j)
 				 .finish_reason = oai_finish_reason(r.stop),
 				 .prompt_tokens = n,
 				 .completion_tokens = r.n_generated,
-				 .stream_digest = digest};
+				 .stream_digest =
+				     q->stream && EVP_DigestFinal_ex(g.digest, digest, &dlen) == 1
+					 ? digest
+					 : NULL};
 		if (g.stopped_early)
 			res.finish_reason = "length";
-		if (err != VEIL_OK)
-			res.finish_reason = "error";
 		wk_job_finish(j, &res);
 	}
 out:
@@ -269,8 +263,8 @@ veil_err wk_sched_new(veil_worker *w, wk_sched **out)
 	*out = NULL;
 	ENSURE(s != NULL, VEIL_E_NOMEM, "out of memory");
 	s->w = w;
-	s->n_slots = c->slots > 0 ? c->slots : VEIL_WORKER_SLOTS_DEFAULT;
-	s->queue_max = c->queue_max > 0 ? c->queue_max : VEIL_WORKER_QUEUE_DEFAULT;
+	s->n_slots = c->slots;
+	s->queue_max = c->queue_max;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
 	s->slots = calloc(s->n_slots, sizeof *s->slots);

@@ -31,6 +31,11 @@
 #include "veil/secret.h"
 #include "worker/worker_internal.h"
 
+/* The most content one chunked-OHTTP chunk carries, leaving room in
+ * VEIL_OHTTP_CHUNK_MAX for the BHTTP framing (the head travels with the
+ * first piece). */
+#define WK_PIECE_MAX (VEIL_OHTTP_CHUNK_MAX - 8192)
+
 /* ---- plain ---- */
 
 typedef struct plain_sink {
@@ -70,14 +75,8 @@ static bool plain_gone(const wk_sink *s)
 	return veil_http_deferred_gone(((const plain_sink *)s)->d);
 }
 
-static void plain_free(wk_sink *s)
-{
-	/* Never replied: the client gets a 500 rather than silence. */
-	plain_reply(s, 500, "text/plain", "internal error\n", 15);
-}
-
-static const wk_sink_ops plain_ops = {plain_header, plain_reply, plain_begin, plain_write,
-				      plain_end,    plain_gone,  plain_free};
+static const wk_sink_ops plain_ops = {plain_header, plain_reply, plain_begin,
+				      plain_write,  plain_end,   plain_gone};
 
 wk_sink *wk_sink_plain(veil_http_deferred *d)
 {
@@ -201,6 +200,10 @@ static veil_err chunked_head(ohttp_sink *s, int status)
 static void chunked_start(ohttp_sink *s, int status)
 {
 	s->begun = true;
+	/* The buffering hint on the outer response, where proxies see it. */
+	if (veil_http_deferred_add_header(s->d, "X-Accel-Buffering", "no") != VEIL_OK) {
+		/* Only a hint; the stream works without it. */
+	}
 	veil_http_deferred_begin(s->d, 200, VEIL_OHTTP_CHUNKED_RES_TYPE);
 	s->out.len = 0;
 	if (veil_ohttp_chunked_response_begin(&s->x, &s->out) != VEIL_OK ||
@@ -242,8 +245,14 @@ static void ohttp_reply(wk_sink *base, int status, const char *type, const void 
 	if (!s->chunked) {
 		whole_send(s, status, body, len);
 	} else {
+		const uint8_t *p = body;
+
+		/* A whole body in pieces that fit one chunk each. */
 		chunked_start(s, status);
-		chunked_piece(s, body, len);
+		for (size_t off = 0, n; off < len && !s->failed; off += n) {
+			n = len - off < WK_PIECE_MAX ? len - off : WK_PIECE_MAX;
+			chunked_piece(s, p + off, n);
+		}
 		chunked_finish(s);
 	}
 	ohttp_free(base);
@@ -295,19 +304,8 @@ static bool ohttp_gone(const wk_sink *base)
 	return s->failed || veil_http_deferred_gone(s->d);
 }
 
-static void ohttp_abandon(wk_sink *base)
-{
-	ohttp_sink *s = (ohttp_sink *)base;
-
-	if (s->begun && s->chunked)
-		veil_http_deferred_end(s->d);
-	else
-		veil_http_deferred_reply(s->d, 500, "text/plain", "internal error\n", 15);
-	ohttp_free(base);
-}
-
-static const wk_sink_ops ohttp_ops = {ohttp_header, ohttp_reply, ohttp_begin,  ohttp_write,
-				      ohttp_end,    ohttp_gone,  ohttp_abandon};
+static const wk_sink_ops ohttp_ops = {ohttp_header, ohttp_reply, ohttp_begin,
+				      ohttp_write,  ohttp_end,   ohttp_gone};
 
 wk_sink *wk_sink_ohttp(veil_http_deferred *d, veil_ohttp_exchange *x, bool chunked)
 {
@@ -332,16 +330,4 @@ wk_sink *wk_sink_ohttp(veil_http_deferred *d, veil_ohttp_exchange *x, bool chunk
 	veil_writer_init(&s->out, VEIL_OHTTP_CHUNK_MAX + 64);
 	veil_writer_init(&s->inner, VEIL_OHTTP_CHUNK_MAX);
 	return &s->base;
-}
-
-void wk_sink_reply_error(wk_sink *s, const oai_error *e)
-{
-	veil_writer body;
-
-	veil_writer_init(&body, 4096);
-	if (oai_error_body(e, &body) == VEIL_OK)
-		s->ops->reply(s, e->status, "application/json", body.data, body.len);
-	else
-		s->ops->reply(s, 500, "text/plain", "internal error\n", 15);
-	veil_writer_clear(&body);
 }

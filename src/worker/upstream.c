@@ -3,18 +3,23 @@
  * server, vLLM, another veil-worker) behind the worker (docs/worker.md
  * "Engines"). The worker keeps doing what makes the answer trustworthy:
  * attestation, OHTTP, request checks and receipts; the upstream only
- * computes. It must be reachable only inside the TEE: loopback or a Unix
- * socket.
+ * computes. It must be reachable only inside the TEE: a loopback address
+ * or a Unix socket (wk_upstream_check), never through a proxy.
  *
- * A whole response is passed on as it came, with a receipt over its bytes
- * and the usage it reports. A stream is read event by event (WHATWG HTML,
- * "Server-sent events"): each event is passed on as it arrives, its text
- * hashed for the receipt; the upstream's own [DONE], any receipt it added
- * and (unless the client asked for one) its usage chunk are held back,
- * because the worker ends the stream itself with its usage and receipt.
- * The forwarded request asks for include_usage so that the receipt can
- * state the token counts.
+ * The request goes on as the client sent it, with the worker's max_tokens
+ * (its default when the client gave none, so the upstream's own default
+ * cannot make an answer larger than the worker passes on) and, for
+ * streams, stream_options.include_usage so that the receipt can state the
+ * token counts. The answer's id, model and created become the worker's,
+ * so that the receipt names what the client reads. A whole answer is
+ * passed on with a receipt over its bytes as sent. A stream is read event
+ * by event (WHATWG HTML, "Server-sent events") and each event passed on
+ * as it arrives, its text hashed for the receipt; the upstream's [DONE],
+ * any receipt it added and its usage chunk are held back, and the worker
+ * ends the stream with its usage chunk and receipt. A stream the upstream
+ * does not end with [DONE] ends without one too.
  */
+#include <arpa/inet.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,13 +30,60 @@
 #include "veil/secret.h"
 #include "worker/worker_internal.h"
 
+veil_err wk_upstream_check(const char *url)
+{
+	const char *host, *end;
+	char name[64];
+	struct in_addr a4;
+	size_t n;
+
+	if (strncmp(url, "unix:", 5) == 0) {
+		ENSURE(url[5] == '/' && url[6] != '\0', VEIL_E_USAGE,
+		       "--upstream unix:PATH needs an absolute path");
+		return VEIL_OK;
+	}
+	ENSURE(strncmp(url, "http://", 7) == 0, VEIL_E_USAGE,
+	       "--upstream must be http://HOST[:PORT] on loopback or unix:/PATH");
+	host = url + 7;
+	/* RFC 3986 section 3.2: no user information, and the authority ends
+	 * the URL (the worker appends the API paths). */
+	end = host + strcspn(host, "/?#");
+	ENSURE(memchr(host, '@', (size_t)(end - host)) == NULL, VEIL_E_USAGE,
+	       "--upstream must not carry user information");
+	ENSURE(*end == '\0' || (end[0] == '/' && end[1] == '\0'), VEIL_E_USAGE,
+	       "--upstream is scheme, host and port only, without a path");
+	if (host[0] == '[') {
+		ENSURE(strncmp(host, "[::1]", 5) == 0, VEIL_E_USAGE,
+		       "--upstream: the only IPv6 host allowed is [::1]");
+		host += 5;
+	} else {
+		n = strcspn(host, ":/");
+		ENSURE(n > 0 && n < sizeof name, VEIL_E_USAGE, "--upstream: no host");
+		memcpy(name, host, n);
+		name[n] = '\0';
+		ENSURE(strcmp(name, "localhost") == 0 ||
+			   (inet_pton(AF_INET, name, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127),
+		       VEIL_E_USAGE,
+		       "--upstream host %s is not on loopback (127.0.0.0/8, [::1] or localhost): "
+		       "the engine must be inside the TEE",
+		       name);
+		host += n;
+	}
+	if (*host == ':') {
+		size_t digits = strspn(host + 1, "0123456789");
+		ENSURE(digits >= 1 && digits <= 5 &&
+			   (host[1 + digits] == '\0' || host[1 + digits] == '/'),
+		       VEIL_E_USAGE, "--upstream: a bad port");
+	}
+	return VEIL_OK;
+}
+
 typedef struct up_ctx {
 	wk_job *job;
 	veil_writer events; /* bytes of an incomplete event */
 	EVP_MD_CTX *digest; /* the streamed text */
-	bool begun, failed, first;
-	long status;
-	veil_writer error; /* a non-200 answer, gathered */
+	bool begun, failed, saw_done;
+	veil_writer whole; /* a whole answer, or a non-200 one, gathered */
 	uint64_t prompt_tokens, completion_tokens;
 	char finish[16];
 } up_ctx;
@@ -58,23 +110,37 @@ static void usage_read(up_ctx *u, const json_t *doc)
 	}
 }
 
+/* The worker's id, model and created in place of the upstream's. */
+static bool rename_answer(const wk_job *j, json_t *doc)
+{
+	return json_object_set_new(doc, "id", json_string(j->id)) == 0 &&
+	       json_object_set_new(doc, "model", json_string(j->w->model_name)) == 0 &&
+	       json_object_set_new(doc, "created", json_integer(j->created)) == 0;
+}
+
 /* One event of the upstream's stream: passed on, changed, or held back. */
 static bool event(up_ctx *u, const char *line, size_t n)
 {
 	wk_job *j = u->job;
-	json_t *ev = NULL, *choices;
+	json_t *ev = NULL, *choices, *fin;
 	const char *text;
 	size_t len;
 	char *out;
-	bool ok = true;
+	bool ok;
 
-	if (n < 6 || strncmp(line, "data: ", 6) != 0)
-		return true; /* comments, other fields: nothing to pass on */
-	line += 6;
-	n -= 6;
-	if (n == 6 && memcmp(line, "[DONE]", 6) == 0)
+	/* WHATWG "Server-sent events": a data field, one space after the
+	 * colon being optional; other fields and comments carry nothing. */
+	if (n < 5 || strncmp(line, "data:", 5) != 0)
 		return true;
-	if (veil_json_parse((const uint8_t *)line, n, &ev) != VEIL_OK || !json_is_object(ev))
+	line += 5, n -= 5;
+	if (n > 0 && line[0] == ' ')
+		line++, n--;
+	if (n == 6 && memcmp(line, "[DONE]", 6) == 0) {
+		u->saw_done = true;
+		return true;
+	}
+	if (u->saw_done || veil_json_parse((const uint8_t *)line, n, &ev) != VEIL_OK ||
+	    !json_is_object(ev))
 		goto bad;
 	json_object_del(ev, "veil_receipt");
 	choices = json_object_get(ev, "choices");
@@ -83,7 +149,7 @@ static bool event(up_ctx *u, const char *line, size_t n)
 		json_decref(ev);
 		return true; /* the usage chunk: the worker sends its own */
 	}
-	json_t *fin = json_object_get(json_array_get(choices, 0), "finish_reason");
+	fin = json_object_get(json_array_get(choices, 0), "finish_reason");
 	if (json_is_string(fin))
 		snprintf(u->finish, sizeof u->finish, "%s", json_string_value(fin));
 	text = event_text(ev, j->req.kind, &len);
@@ -91,64 +157,43 @@ static bool event(up_ctx *u, const char *line, size_t n)
 		goto bad;
 	if (!j->req.include_usage)
 		json_object_del(ev, "usage");
+	if (!rename_answer(j, ev))
+		goto bad;
 	out = json_dumps(ev, JSON_COMPACT);
 	json_decref(ev);
 	if (out == NULL)
 		return false;
-	ok = j->sink->ops->write(j->sink, "data: ", 6) &&
-	     j->sink->ops->write(j->sink, out, strlen(out)) &&
-	     j->sink->ops->write(j->sink, "\n\n", 2);
-	free(out);
+	ok = wk_job_stream_event(j, out, strlen(out));
+	veil_free_secret(out, strlen(out) + 1);
 	return ok;
 bad:
 	json_decref(ev);
 	return false;
 }
 
-static bool on_data(void *user, long status, const uint8_t *p, size_t n)
+/* Events end with a blank line; LF line ends (what OpenAI-compatible
+ * servers send) and CRLF both. */
+static bool events_drain(up_ctx *u)
 {
-	up_ctx *u = user;
-	wk_job *j = u->job;
-
-	u->status = status;
-	if (atomic_load(&j->w->stopping) || j->sink->ops->gone(j->sink))
-		return false;
-	if (status != 200 || !j->req.stream)
-		return veil_writer_put(&u->error, p, n) == VEIL_OK;
-	if (!u->begun) {
-		wk_job_stream_begin(j);
-		u->begun = true;
-	}
-	if (veil_writer_put(&u->events, p, n) != VEIL_OK)
-		return false;
-	/* Events end with a blank line; LF line ends (what OpenAI-compatible
-	 * servers send) and CRLF both. */
 	for (;;) {
 		uint8_t *d = u->events.data;
-		size_t len = u->events.len, end = 0, skip = 0;
-		for (size_t i = 0; i + 1 < len; i++) {
-			if (d[i] == '\n' && d[i + 1] == '\n') {
+		size_t len = u->events.len, end = 0, skip = 0, start = 0;
+
+		for (size_t i = 0; i + 1 < len && skip == 0; i++) {
+			if (d[i] == '\n' && d[i + 1] == '\n')
 				end = i, skip = 2;
-				break;
-			}
-			if (i + 3 < len && memcmp(d + i, "\r\n\r\n", 4) == 0) {
+			else if (i + 3 < len && memcmp(d + i, "\r\n\r\n", 4) == 0)
 				end = i, skip = 4;
-				break;
-			}
 		}
 		if (skip == 0)
 			return true;
-		/* One event may hold several lines; only data lines matter. */
-		size_t start = 0;
 		for (size_t i = 0; i <= end; i++) {
 			if (i == end || d[i] == '\n') {
 				size_t ln = i - start;
 				if (ln > 0 && d[start + ln - 1] == '\r')
 					ln--;
-				if (!event(u, (const char *)d + start, ln)) {
-					u->failed = true;
+				if (!event(u, (const char *)d + start, ln))
 					return false;
-				}
 				start = i + 1;
 			}
 		}
@@ -157,52 +202,113 @@ static bool on_data(void *user, long status, const uint8_t *p, size_t n)
 	}
 }
 
-/* The upstream's URL for a path: http://HOST:PORT/... or, for
- * unix:/PATH, http://localhost/... through the socket. */
-static void upstream_url(const char *base, const char *path, char *url, size_t cap,
-			 const char **socket)
+static bool on_data(void *user, long status, const uint8_t *p, size_t n)
 {
-	if (strncmp(base, "unix:", 5) == 0) {
-		*socket = base + 5;
-		snprintf(url, cap, "http://localhost%s", path);
-	} else {
-		*socket = NULL;
-		snprintf(url, cap, "%s%s", base, path);
+	up_ctx *u = user;
+	wk_job *j = u->job;
+
+	if (status != 200 || !j->req.stream)
+		return veil_writer_put(&u->whole, p, n) == VEIL_OK;
+	if (!u->begun) {
+		wk_job_stream_begin(j);
+		u->begun = true;
 	}
+	if (veil_writer_put(&u->events, p, n) != VEIL_OK || !events_drain(u)) {
+		u->failed = true;
+		return false;
+	}
+	return true;
 }
 
-static void *upstream_main(void *arg)
+/* Stops the exchange when the worker stops or the client has gone. */
+static bool should_abort(void *user)
 {
-	wk_job *j = arg;
-	veil_worker *w = j->w;
-	up_ctx u = {.job = j, .first = true};
-	veil_http_client_response resp;
-	const char *headers[] = {"Content-Type: application/json", NULL}, *sock;
-	char url[1024], *body = NULL;
+	up_ctx *u = user;
+
+	return atomic_load(&u->job->w->stopping) || u->job->sink->ops->gone(u->job->sink);
+}
+
+/* The client's request as it came, with the worker's max_tokens and, for
+ * streams, usage asked for. */
+static char *forward_body(const wk_job *j)
+{
 	json_t *doc = NULL;
+	char *body = NULL;
+
+	if (veil_json_parse(j->body, j->body_len, &doc) != VEIL_OK)
+		return NULL;
+	json_object_del(doc, "max_completion_tokens");
+	if (json_object_set_new(doc, "max_tokens", json_integer((json_int_t)j->req.max_tokens)) ==
+		0 &&
+	    (!j->req.stream || json_object_set_new(doc, "stream_options",
+						   json_pack("{s:b}", "include_usage", 1)) == 0))
+		body = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	return body;
+}
+
+/* A whole answer: usage read, id, model and created made the worker's. */
+static void whole_answer(up_ctx *u, long status)
+{
+	wk_job *j = u->job;
+	json_t *doc = NULL;
+	char *text = NULL;
+
+	if (status == 200 && veil_json_parse(u->whole.data, u->whole.len, &doc) == VEIL_OK &&
+	    json_is_object(doc) && rename_answer(j, doc))
+		text = json_dumps(doc, JSON_COMPACT);
+	if (status == 200) {
+		usage_read(u, doc);
+		if (text == NULL) {
+			oai_error e;
+			oai_error_set(&e, 502, "server_error", "", "upstream_bad_answer",
+				      "the inference engine's answer is not a JSON object");
+			wk_job_fail(j, &e);
+		} else {
+			wk_job_reply_raw(j, 200, (const uint8_t *)text, strlen(text),
+					 u->prompt_tokens, u->completion_tokens);
+		}
+	} else {
+		/* The engine's own error, passed on (and signed) as it came;
+		 * a status outside HTTP's range becomes a 502. */
+		wk_job_reply_raw(j, status >= 200 && status <= 599 ? (int)status : 502,
+				 u->whole.data, u->whole.len, 0, 0);
+	}
+	json_decref(doc);
+	if (text != NULL)
+		veil_free_secret(text, strlen(text) + 1);
+}
+
+static void upstream_run(wk_job *j)
+{
+	veil_worker *w = j->w;
+	up_ctx u = {.job = j};
+	veil_http_client_response resp;
+	const char *headers[] = {"Content-Type: application/json", NULL}, *sock = NULL;
+	const char *path = j->req.kind == OAI_CHAT ? "/v1/chat/completions" : "/v1/completions";
+	const char *base = w->cfg.upstream;
+	char url[1024], *body = forward_body(j);
 	uint8_t digest[32];
 	unsigned dlen = 0;
+	double t0 = wk_clock();
 	oai_error e;
 	veil_err err;
 
 	veil_writer_init(&u.events, VEIL_OHTTP_CHUNK_MAX);
-	veil_writer_init(&u.error, VEIL_WORKER_RESPONSE_MAX);
+	veil_writer_init(&u.whole, VEIL_WORKER_RESPONSE_MAX);
 	memset(&resp, 0, sizeof resp);
-	upstream_url(w->cfg.upstream,
-		     j->req.kind == OAI_CHAT ? "/v1/chat/completions" : "/v1/completions", url,
-		     sizeof url, &sock);
-	/* The client's request as it came, but asking for usage in streams. */
-	if (veil_json_parse(j->body, j->body_len, &doc) != VEIL_OK ||
-	    (j->req.stream && json_object_set_new(doc, "stream_options",
-						  json_pack("{s:b}", "include_usage", 1)) != 0) ||
-	    (body = json_dumps(doc, JSON_COMPACT)) == NULL) {
-		oai_error_set(&e, 500, "server_error", "", "", "the request cannot be forwarded");
-		wk_job_fail(j, &e);
-		goto out;
+	if (strncmp(base, "unix:", 5) == 0) {
+		sock = base + 5;
+		snprintf(url, sizeof url, "http://localhost%s", path);
+	} else {
+		size_t n = strlen(base);
+		snprintf(url, sizeof url, "%.*s%s", (int)(n > 0 && base[n - 1] == '/' ? n - 1 : n),
+			 base, path);
 	}
 	u.digest = EVP_MD_CTX_new();
-	if (u.digest == NULL || EVP_DigestInit_ex(u.digest, EVP_sha256(), NULL) != 1) {
-		oai_error_set(&e, 500, "server_error", "", "", "out of memory");
+	if (body == NULL || u.digest == NULL ||
+	    EVP_DigestInit_ex(u.digest, EVP_sha256(), NULL) != 1) {
+		oai_error_set(&e, 500, "server_error", "", "", "the request cannot be forwarded");
 		wk_job_fail(j, &e);
 		goto out;
 	}
@@ -212,33 +318,40 @@ static void *upstream_main(void *arg)
 	    .headers = headers,
 	    .body = body,
 	    .body_len = strlen(body),
-	    .timeout_ms = (long)(w->cfg.request_timeout_s > 0 ? w->cfg.request_timeout_s
-							      : VEIL_WORKER_REQUEST_TIMEOUT_S) *
-			  1000,
+	    .timeout_ms = (long)w->cfg.request_timeout_s * 1000,
 	    .max_body = VEIL_WORKER_RESPONSE_MAX,
 	    .on_data = on_data,
 	    .on_data_user = &u,
 	    .unix_socket = sock,
+	    .no_proxy = true,
+	    .abort = should_abort,
+	    .abort_user = &u,
 	};
 	err = veil_http_client_fetch(&req, &resp);
+	wk_log(w, "request.done",
+	       json_pack("{s:s, s:s, s:b, s:b, s:I, s:I, s:f, s:s, s:i}", "id", j->id, "kind",
+			 j->req.kind == OAI_CHAT ? "chat" : "completion", "stream", j->req.stream,
+			 "ohttp", j->sink->ohttp, "prompt_tokens", (json_int_t)u.prompt_tokens,
+			 "completion_tokens", (json_int_t)u.completion_tokens, "seconds",
+			 wk_clock() - t0, "engine", "upstream", "status", (int)resp.status));
 	if (u.begun) {
-		/* A stream under way ends with the worker's own last chunk, or
-		 * without [DONE] when the upstream broke off. */
-		if (err != VEIL_OK || u.failed) {
+		/* A stream the upstream broke off, or did not end with [DONE],
+		 * ends without the worker's receipt and [DONE] too. */
+		if (err != VEIL_OK || u.failed || !u.saw_done || u.events.len != 0) {
 			wk_log(w, "upstream.error",
-			       json_pack("{s:s}", "detail", veil_err_detail()));
-			j->sink->ops->end(j->sink);
-			j->sink = NULL;
-			wk_job_free(j);
+			       json_pack("{s:s}", "detail",
+					 err != VEIL_OK ? veil_err_detail()
+							: "the stream did not end with [DONE]"));
+			wk_job_stream_abort(j);
 			goto out;
 		}
-		if (EVP_DigestFinal_ex(u.digest, digest, &dlen) != 1)
-			memset(digest, 0, sizeof digest);
-		wk_result r = {.finish_reason = u.finish[0] != '\0' ? u.finish : "stop",
+		wk_result r = {.finish_reason = u.finish,
 			       .prompt_tokens = u.prompt_tokens,
 			       .completion_tokens = u.completion_tokens,
-			       .stream_digest = digest};
-		wk_upstream_stream_end(j, &r);
+			       .stream_digest = EVP_DigestFinal_ex(u.digest, digest, &dlen) == 1
+						    ? digest
+						    : NULL};
+		wk_job_stream_end(j, &r, false);
 		goto out;
 	}
 	if (err != VEIL_OK) {
@@ -248,42 +361,62 @@ static void *upstream_main(void *arg)
 		wk_job_fail(j, &e);
 		goto out;
 	}
-	if (u.status == 200) {
-		json_t *ans = NULL;
-		if (veil_json_parse(u.error.data, u.error.len, &ans) == VEIL_OK)
-			usage_read(&u, ans);
-		json_decref(ans);
-	}
-	wk_job_reply_raw(j, (int)u.status, u.error.data, u.error.len, u.prompt_tokens,
-			 u.completion_tokens);
+	whole_answer(&u, resp.status);
 out:
-	json_decref(doc);
-	free(body);
+	if (body != NULL)
+		veil_free_secret(body, strlen(body) + 1);
 	EVP_MD_CTX_free(u.digest);
 	veil_writer_clear(&u.events);
-	veil_writer_clear(&u.error);
+	veil_writer_clear(&u.whole);
 	veil_http_client_response_clear(&resp);
-	atomic_fetch_sub(&w->upstream_active, 1);
+}
+
+static void *upstream_main(void *arg)
+{
+	wk_job *j = arg;
+	veil_worker *w = j->w;
+
+	upstream_run(j);
+	pthread_mutex_lock(&w->up_mu);
+	w->up_active--;
+	pthread_cond_broadcast(&w->up_cv);
+	pthread_mutex_unlock(&w->up_mu);
 	return NULL;
 }
 
 bool wk_upstream_submit(veil_worker *w, wk_job *j)
 {
-	size_t cap = (size_t)(w->cfg.slots > 0 ? w->cfg.slots : VEIL_WORKER_SLOTS_DEFAULT) +
-		     (w->cfg.queue_max > 0 ? w->cfg.queue_max : VEIL_WORKER_QUEUE_DEFAULT);
 	pthread_attr_t attr;
 	pthread_t t;
 	bool ok;
 
-	if (atomic_fetch_add(&w->upstream_active, 1) >= cap) {
-		atomic_fetch_sub(&w->upstream_active, 1);
+	/* Counted before the check of `stopping`, under the lock that
+	 * wk_upstream_wait holds, so no job starts after the wait began. */
+	pthread_mutex_lock(&w->up_mu);
+	ok = !atomic_load(&w->stopping) && w->up_active < w->cfg.slots + w->cfg.queue_max;
+	if (ok)
+		w->up_active++;
+	pthread_mutex_unlock(&w->up_mu);
+	if (!ok)
 		return false;
-	}
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	ok = pthread_create(&t, &attr, upstream_main, j) == 0;
 	pthread_attr_destroy(&attr);
-	if (!ok)
-		atomic_fetch_sub(&w->upstream_active, 1);
+	if (!ok) {
+		pthread_mutex_lock(&w->up_mu);
+		w->up_active--;
+		pthread_cond_broadcast(&w->up_cv);
+		pthread_mutex_unlock(&w->up_mu);
+	}
 	return ok;
+}
+
+void wk_upstream_wait(veil_worker *w)
+{
+	/* Every exchange polls `stopping` (should_abort), so this ends. */
+	pthread_mutex_lock(&w->up_mu);
+	while (w->up_active > 0)
+		pthread_cond_wait(&w->up_cv, &w->up_mu);
+	pthread_mutex_unlock(&w->up_mu);
 }

@@ -122,8 +122,7 @@ static veil_err model_key(veil_worker *w, uint8_t key[VEIL_SEAL_KEY_LEN])
 	    .url = c->kbs_url,
 	    .resource = resource,
 	    .ca_file = c->kbs_ca,
-	    .deadline_ms =
-		c->kbs_deadline_ms > 0 ? c->kbs_deadline_ms : VEIL_WORKER_KBS_DEADLINE_MS,
+	    .deadline_ms = c->kbs_deadline_ms,
 	};
 	err = veil_guest_kbs_fetch(w->guest, &p, &value, &len);
 	if (err != VEIL_OK)
@@ -137,23 +136,6 @@ static veil_err model_key(veil_worker *w, uint8_t key[VEIL_SEAL_KEY_LEN])
 	memcpy(key, value, VEIL_SEAL_KEY_LEN);
 	veil_free_secret(value, len);
 	wk_log(w, "model.key", json_pack("{s:s, s:s}", "resource", resource, "kbs", c->kbs_url));
-	return VEIL_OK;
-}
-
-/* Every id the tokenizer calls an end of generation. */
-static veil_err eog_ids(veil_worker *w)
-{
-	size_t nt = veil_tokenizer_n_tokens(w->tok), count = 0;
-
-	for (size_t i = 0; i < nt; i++)
-		count += veil_token_is_eog(w->tok, (int32_t)i);
-	if (count == 0)
-		return VEIL_OK;
-	w->eog = malloc(count * sizeof *w->eog);
-	ENSURE(w->eog != NULL, VEIL_E_NOMEM, "out of memory");
-	for (size_t i = 0; i < nt; i++)
-		if (veil_token_is_eog(w->tok, (int32_t)i))
-			w->eog[w->n_eog++] = (int32_t)i;
 	return VEIL_OK;
 }
 
@@ -171,18 +153,23 @@ static veil_err model_open(veil_worker *w)
 		return veil_fail_context(err, "model %s", w->cfg.model_path);
 	/* veil_seal_open checked the plaintext against this digest. */
 	memcpy(w->model_digest, w->sealed.info.digest, sizeof w->model_digest);
-	if (w->cfg.upstream == NULL) {
+	w->model_bytes = w->sealed.info.plaintext_len;
+	if (w->cfg.upstream != NULL) {
+		/* The upstream engine loads its own weights: the plaintext was
+		 * opened only to check the key and the digest, and goes now. */
+		veil_sealed_model_clear(&w->sealed);
+	} else {
 		TRY(veil_gguf_open(w->sealed.data, w->sealed.len, &w->gguf));
 		TRY(veil_model_load(w->gguf, &w->model));
 		TRY(veil_tokenizer_from_gguf(w->gguf, &w->tok));
 		TRY(veil_chat_template_from_gguf(w->gguf, &w->tmpl));
-		TRY(eog_ids(w));
+		TRY(veil_tokenizer_eog_ids(w->tok, &w->eog, &w->n_eog));
 	}
 	char digest[65];
 	veil_hex_encode(w->model_digest, 32, digest);
 	wk_log(w, "model.open",
 	       json_pack("{s:s, s:s, s:I, s:f, s:s}", "model", w->model_name, "sha256", digest,
-			 "bytes", (json_int_t)w->sealed.len, "seconds", wk_clock() - t0, "engine",
+			 "bytes", (json_int_t)w->model_bytes, "seconds", wk_clock() - t0, "engine",
 			 w->cfg.upstream != NULL ? "upstream" : "builtin"));
 	return VEIL_OK;
 }
@@ -215,9 +202,7 @@ veil_err wk_bundle(veil_worker *w, const char *nonce, uint8_t **out, size_t *len
 	veil_err err;
 
 	ENSURE(rd != NULL, VEIL_E_NOMEM, "out of memory");
-	pthread_mutex_lock(&w->guest_mu);
 	err = veil_guest_bundle(w->guest, rd, out, len);
-	pthread_mutex_unlock(&w->guest_mu);
 	json_decref(rd);
 	return err;
 }
@@ -244,9 +229,53 @@ static veil_err step(veil_err err, const char *what)
 	return err == VEIL_OK ? VEIL_OK : veil_fail_context(err, "%s", what);
 }
 
+/* Every default in one place, so the rest of the worker reads w->cfg. */
+static void defaults(veil_worker_config *c)
+{
+	if (c->kbs_deadline_ms <= 0)
+		c->kbs_deadline_ms = VEIL_WORKER_KBS_DEADLINE_MS;
+	if (c->slots == 0)
+		c->slots = VEIL_WORKER_SLOTS_DEFAULT;
+	if (c->queue_max == 0)
+		c->queue_max = VEIL_WORKER_QUEUE_DEFAULT;
+	if (c->max_tokens_cap == 0)
+		c->max_tokens_cap = VEIL_WORKER_MAX_TOKENS_CAP;
+	if (c->prompt_max == 0)
+		c->prompt_max = VEIL_WORKER_PROMPT_TOKENS_MAX;
+	if (c->request_timeout_s == 0)
+		c->request_timeout_s = VEIL_WORKER_REQUEST_TIMEOUT_S;
+	if (c->attest_per_s == 0)
+		c->attest_per_s = VEIL_WORKER_ATTEST_PER_S;
+}
+
+/* The model name goes into every response and receipt: UTF-8 (RFC 3629)
+ * without control characters, 1 to VEIL_RECEIPT_TEXT_MAX bytes. */
+static bool name_ok(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s);
+
+	if (n == 0 || n > VEIL_RECEIPT_TEXT_MAX)
+		return false;
+	while (*p != '\0') {
+		size_t len = *p < 0x80             ? 1
+			     : (*p & 0xE0) == 0xC0 ? 2
+			     : (*p & 0xF0) == 0xE0 ? 3
+			     : (*p & 0xF8) == 0xF0 ? 4
+						   : 0;
+		if (len == 0 || (len == 1 && (*p < 0x20 || *p == 0x7f)) || (len == 2 && *p < 0xC2))
+			return false; /* not a lead byte, a control character, overlong */
+		for (size_t i = 1; i < len; i++)
+			if ((p[i] & 0xC0) != 0x80)
+				return false;
+		p += len;
+	}
+	return true;
+}
+
 static veil_err worker_init(veil_worker *w)
 {
-	const veil_worker_config *c = &w->cfg;
+	veil_worker_config *c = &w->cfg;
 	char nonce[65];
 
 	ENSURE(c->model_path != NULL, VEIL_E_USAGE, "no sealed model (--model FILE)");
@@ -262,23 +291,23 @@ static veil_err worker_init(veil_worker *w)
 		memcpy(w->id, "wk-", 3);
 		TRY(random_hex(w->id + 3, 8));
 	}
-	if (c->model_name != NULL) {
-		ENSURE(c->model_name[0] != '\0' && strlen(c->model_name) <= VEIL_RECEIPT_TEXT_MAX,
-		       VEIL_E_USAGE, "a model name is 1 to %d bytes", VEIL_RECEIPT_TEXT_MAX);
+	if (c->model_name != NULL)
 		snprintf(w->model_name, sizeof w->model_name, "%s", c->model_name);
-	} else {
+	else
 		default_name(c->model_path, w->model_name, sizeof w->model_name);
-	}
-	/* The name goes into every response and receipt. */
-	for (const char *p = w->model_name; *p != '\0'; p++)
-		ENSURE((unsigned char)*p >= 0x20 && *p != 0x7f, VEIL_E_USAGE,
-		       "the model name has a control character; give --model-name");
+	ENSURE(name_ok(c->model_name != NULL ? c->model_name : w->model_name), VEIL_E_USAGE,
+	       "the model name must be 1 to %d bytes of UTF-8 without control characters%s",
+	       VEIL_RECEIPT_TEXT_MAX, c->model_name != NULL ? "" : "; give --model-name");
+	defaults(c);
+	if (c->upstream != NULL)
+		TRY(wk_upstream_check(c->upstream));
+	w->rate_at = wk_clock();
+	w->rate_tokens = c->attest_per_s;
 	w->started = (int64_t)time(NULL);
 	w->limits = (oai_limits){
 	    .body_max = VEIL_WORKER_BODY_MAX,
 	    .messages_max = VEIL_WORKER_MESSAGES_MAX,
-	    .max_tokens_cap =
-		c->max_tokens_cap > 0 ? c->max_tokens_cap : VEIL_WORKER_MAX_TOKENS_CAP,
+	    .max_tokens_cap = c->max_tokens_cap,
 	    .max_tokens_default = VEIL_WORKER_MAX_TOKENS_DEFAULT,
 	};
 	if (w->limits.max_tokens_default > w->limits.max_tokens_cap)
@@ -305,10 +334,9 @@ veil_err veil_worker_new(const veil_worker_config *c, veil_worker **out)
 	*out = NULL;
 	ENSURE(w != NULL, VEIL_E_NOMEM, "out of memory");
 	w->cfg = *c;
-	pthread_mutex_init(&w->guest_mu, NULL);
 	pthread_mutex_init(&w->rate_mu, NULL);
-	w->rate_at = wk_clock();
-	w->rate_tokens = c->attest_per_s > 0 ? c->attest_per_s : VEIL_WORKER_ATTEST_PER_S;
+	pthread_mutex_init(&w->up_mu, NULL);
+	pthread_cond_init(&w->up_cv, NULL);
 	err = worker_init(w);
 	if (err != VEIL_OK) {
 		veil_worker_free(w);
@@ -325,11 +353,7 @@ void veil_worker_stop(veil_worker *w)
 	atomic_store(&w->stopping, true);
 	if (w->sched != NULL)
 		wk_sched_stop(w->sched);
-	/* Upstream jobs notice `stopping` between pieces. */
-	for (int i = 0; i < 500 && atomic_load(&w->upstream_active) > 0; i++) {
-		struct timespec ms10 = {0, 10 * 1000 * 1000};
-		nanosleep(&ms10, NULL);
-	}
+	wk_upstream_wait(w);
 }
 
 void veil_worker_free(veil_worker *w)
@@ -349,8 +373,9 @@ void veil_worker_free(veil_worker *w)
 	json_decref(w->receipt_jwk);
 	veil_jwk_free(w->receipt_key);
 	veil_guest_free(w->guest);
-	pthread_mutex_destroy(&w->guest_mu);
 	pthread_mutex_destroy(&w->rate_mu);
+	pthread_mutex_destroy(&w->up_mu);
+	pthread_cond_destroy(&w->up_cv);
 	free(w);
 }
 

@@ -41,7 +41,6 @@ typedef struct wk_sink_ops {
 	bool (*write)(wk_sink *s, const void *p, size_t n);
 	void (*end)(wk_sink *s);
 	bool (*gone)(const wk_sink *s);
-	void (*free)(wk_sink *s);
 } wk_sink_ops;
 
 /* A response under way. reply or end finishes it (and frees the sink);
@@ -58,8 +57,6 @@ wk_sink *wk_sink_plain(veil_http_deferred *d);
  * encapsulated as message/ohttp-res (whole) or message/ohttp-chunked-res,
  * with *x's response keys (x is taken over and cleared). */
 wk_sink *wk_sink_ohttp(veil_http_deferred *d, veil_ohttp_exchange *x, bool chunked);
-
-void wk_sink_reply_error(wk_sink *s, const oai_error *e);
 
 /* ---- jobs ---- */
 
@@ -86,7 +83,8 @@ typedef struct wk_result {
 	size_t len;
 	const char *finish_reason;
 	uint64_t prompt_tokens, completion_tokens;
-	const uint8_t *stream_digest; /* streams: SHA-256 of the text sent */
+	const uint8_t *stream_digest; /* streams: SHA-256 of the text sent; NULL:
+					 it could not be made (no receipt, no [DONE]) */
 } wk_result;
 void wk_job_finish(wk_job *j, const wk_result *r);
 /* Ends a job with an OpenAI error (nothing streamed yet) and frees it. */
@@ -95,12 +93,18 @@ void wk_job_free(wk_job *j);
 /* Streams: the first bytes of the response, then one chunk of text. */
 void wk_job_stream_begin(wk_job *j);
 bool wk_job_stream_text(wk_job *j, const char *text, size_t len, bool first);
-
-/* Upstream jobs: a whole answer passed on with a receipt over its bytes;
- * the end of a stream (the usage chunk with the receipt, then [DONE]). */
+/* An upstream engine's event (its JSON), passed on in one padded write. */
+bool wk_job_stream_event(wk_job *j, const char *json, size_t len);
+/* The end of a stream: the finish chunk (if finish_chunk), the usage chunk
+ * (when the client asked, or always without a finish chunk), the receipt
+ * in the last of them, [DONE]; frees the job. */
+void wk_job_stream_end(wk_job *j, const wk_result *r, bool finish_chunk);
+/* A stream that broke off: ended without a receipt or [DONE], so no client
+ * takes it for complete; frees the job. */
+void wk_job_stream_abort(wk_job *j);
+/* Upstream jobs: a whole answer passed on with a receipt over its bytes. */
 void wk_job_reply_raw(wk_job *j, int status, const uint8_t *body, size_t len,
 		      uint64_t prompt_tokens, uint64_t completion_tokens);
-void wk_upstream_stream_end(wk_job *j, const wk_result *r);
 
 /* ---- the scheduler (sched.c) ---- */
 
@@ -114,14 +118,20 @@ void wk_sched_free(wk_sched *s);
 size_t wk_sched_waiting(wk_sched *s);
 
 /* ---- upstream.c ---- */
+/* Whether an --upstream URL stays inside the TEE: http:// to a loopback
+ * address (127.0.0.0/8, [::1], localhost) with no user information or
+ * path, or unix:/PATH. */
+VEIL_MUST_CHECK veil_err wk_upstream_check(const char *url);
 /* Runs j against the upstream server on a thread of its own; false when
- * no thread could be started. */
+ * the worker is stopping, too many run already, or no thread could start. */
 bool wk_upstream_submit(veil_worker *w, wk_job *j);
+/* Waits until every upstream job has ended (after `stopping` is set). */
+void wk_upstream_wait(veil_worker *w);
 
 /* ---- the worker ---- */
 
 struct veil_worker {
-	veil_worker_config cfg;
+	veil_worker_config cfg; /* with every default resolved (worker_init) */
 	char id[64];
 	char model_name[VEIL_RECEIPT_TEXT_MAX + 1];
 	int64_t started;
@@ -131,11 +141,11 @@ struct veil_worker {
 	veil_ohttp_server *ohttp;
 	uint8_t *ohttp_keys; /* the application/ohttp-keys body */
 	size_t ohttp_keys_len;
-	veil_guest *guest;
-	pthread_mutex_t guest_mu; /* one evidence request at a time */
+	veil_guest *guest; /* locks itself: one evidence request at a time */
 	/* model */
 	veil_sealed_model sealed;
 	uint8_t model_digest[32];
+	uint64_t model_bytes;
 	veil_gguf *gguf;
 	veil_model *model;
 	veil_tokenizer *tok;
@@ -150,7 +160,9 @@ struct veil_worker {
 	oai_limits limits;
 	wk_sched *sched;
 	atomic_bool stopping;
-	atomic_uint upstream_active;
+	pthread_mutex_t up_mu; /* upstream jobs running, and their end */
+	pthread_cond_t up_cv;
+	unsigned up_active;
 	pthread_mutex_t rate_mu; /* the attestation rate limit */
 	double rate_tokens, rate_at;
 };

@@ -115,8 +115,11 @@ head -c 32 /dev/urandom >"$TMP/wrong.key"
 refused keyfile-wrong "wrong key" --model "$TMP/chat.sealed" --key-file "$TMP/wrong.key" \
 	--tee sim --sim "$S"
 refused usage "exactly one of --kbs" --model "$TMP/chat.sealed" --tee sim --sim "$S"
-refused upstream-remote "loopback" --model "$TMP/chat.sealed" --key-file "$TMP/chat.key" \
-	--tee sim --sim "$S" --upstream http://10.0.0.1:8000
+for remote in http://10.0.0.1:8000 http://127.0.0.1@10.0.0.1:8000 http://localhost.example.com \
+	http://127.0.0.1.nip.io:80 https://127.0.0.1:8000 http://127.0.0.1:8000/v1 unix:relative; do
+	refused upstream-remote "loopback|user information|path|absolute|http://" \
+		--model "$TMP/chat.sealed" --key-file "$TMP/chat.key" --tee sim --sim "$S" --upstream "$remote"
+done
 
 start_worker main --model "$TMP/chat.sealed" --kbs "$URL_kbs" "${SIM[@]}" --gpus sim \
 	--id wk-test-1 --attest-rate 3 && ok || {
@@ -246,8 +249,11 @@ payload "$(grep -i '^x-veil-receipt:' "$TMP/h" | cut -d' ' -f2 | tr -d '\r')" |
 	ok || bad "upstream: the front worker signs what it passed on"
 curl -s -N -o "$TMP/up.txt" -d '{"messages":[{"role":"user","content":"hi"}],"max_tokens":5,"stream":true}' \
 	"$URL_W_front/v1/chat/completions"
-[ "$(grep -c veil_receipt "$TMP/up.txt")" = 1 ] && tail -n 2 "$TMP/up.txt" | grep -q '\[DONE\]' && ok ||
+[ "$(grep -c veil_receipt "$TMP/up.txt")" = 1 ] && tail -n 2 "$TMP/up.txt" | grep -q '\[DONE\]' && ok || {
 	bad "upstream stream: one receipt (the front's) and [DONE]"
+	head -c 600 "$TMP/up.txt" | sed 's/^/    /'
+	grep -v '"request.done"' "$TMP/front.log" | tail -n 3 | sed 's/^/    /'
+}
 grep '^data: {' "$TMP/up.txt" | cut -c7- | jq -j '.choices[0].delta.content // empty' >"$TMP/uptext"
 payload "$(grep '^data: {' "$TMP/up.txt" | tail -n 1 | cut -c7- | jq -r .veil_receipt)" |
 	jq -e --arg d "$(sha "$TMP/uptext")" '.response_sha256 == $d and .worker == "wk-front"' >/dev/null &&

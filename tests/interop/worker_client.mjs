@@ -24,7 +24,7 @@
 
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { BHttpDecoder } from "bhttp-js";
+import { BHttpDecoder, BHttpEncoder } from "bhttp-js";
 import * as jose from "jose";
 import OpenAI from "openai";
 import { check, crashed, finish } from "./harness.mjs";
@@ -451,6 +451,19 @@ async function checkOhttpWhole() {
 		assert.equal(e.type, "invalid_request_error");
 		await verifyReceipt(inner.headers.get("x-veil-receipt"), {
 			request: body, response: bytes, stream: false, ohttp: true,
+		});
+	});
+
+	await check("4. OHTTP: an encapsulated response instead of a request is an inner 400", async () => {
+		// A BHTTP response decodes as a message but is not a request; its
+		// bytes (with 64 KiB of content) are what the receipt names.
+		const bhttp = await new BHttpEncoder().encodeResponse(
+			new Response("x".repeat(65536), { status: 200 }));
+		const { inner, bytes } = await ohttpExchange("/v1/ohttp", bhttp);
+		assert.equal(inner.status, 400, `inner status ${inner.status}: ${short(bytes)}`);
+		assert.equal(JSON.parse(td.decode(bytes)).error?.code, "bad_bhttp", "error code");
+		await verifyReceipt(inner.headers.get("x-veil-receipt"), {
+			request: bhttp, response: bytes, stream: false, ohttp: true,
 		});
 	});
 
