@@ -31,11 +31,11 @@
  *        (default 3, 4, 32)
  */
 #include <ftw.h>
-#include <sys/resource.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -154,7 +154,7 @@ static veil_err request_body(stream_req *s, const char *prompt, veil_writer *out
 static double cpu_seconds_of(int who);
 
 typedef struct stream_result {
-	double cpu;  /* the client thread's own CPU seconds */
+	double cpu; /* the client thread's own CPU seconds */
 	double ttft_sum;
 	unsigned ttft_count;
 	unsigned long tokens;
@@ -453,8 +453,8 @@ int main(int argc, char **argv)
 	printf("| streams | plain CPU us/token | OHTTP CPU us/token | plain / OHTTP |\n");
 	printf("|---------|--------------------|--------------------|---------------|\n");
 	for (unsigned l = 0; l < 3; l++)
-		printf("| %7u | %18.1f | %18.1f | %13.3f |\n", levels[l], best[l][0].cpu_us_per_token,
-		       best[l][1].cpu_us_per_token,
+		printf("| %7u | %18.1f | %18.1f | %13.3f |\n", levels[l],
+		       best[l][0].cpu_us_per_token, best[l][1].cpu_us_per_token,
 		       best[l][0].cpu_us_per_token / best[l][1].cpu_us_per_token);
 	printf("\ntargets: OHTTP >= 0.98 of plain tokens/s; OHTTP TTFT at most 1 ms more\n");
 	veil_http_server_stop(server);
