@@ -238,6 +238,36 @@ TEST(round_trips_every_aead)
 	}
 }
 
+TEST(exchange_moves_to_another_owner)
+{
+	pair p;
+	veil_ohttp_exchange cx = {0}, sx = {0}, moved = {0};
+	static const veil_ohttp_exchange zero;
+	veil_writer req, pt, res, ans;
+
+	REQUIRE(pair_init(&p, 9, VEIL_AEAD_AES_256_GCM));
+	veil_writer_init(&req, 1 << 16);
+	veil_writer_init(&pt, 1 << 16);
+	veil_writer_init(&res, 1 << 16);
+	veil_writer_init(&ans, 1 << 16);
+	REQUIRE(veil_ohttp_request_encap(&cx, &p.client, (const uint8_t *)"q", 1, &req) == VEIL_OK);
+	REQUIRE(veil_ohttp_request_decap(&sx, p.server, req.data, req.len, &pt) == VEIL_OK);
+	/* The server answers from the moved exchange; the old one is empty. */
+	veil_ohttp_exchange_move(&moved, &sx);
+	EXPECT(memcmp(&sx, &zero, sizeof sx) == 0);
+	EXPECT_OK(veil_ohttp_response_encap(&moved, (const uint8_t *)"answer", 6, &res));
+	EXPECT_OK(veil_ohttp_response_decap(&cx, res.data, res.len, &ans));
+	EXPECT(ans.len == 6 && memcmp(ans.data, "answer", 6) == 0);
+	veil_ohttp_exchange_clear(&sx); /* harmless on the emptied one */
+	veil_ohttp_exchange_clear(&moved);
+	veil_ohttp_exchange_clear(&cx);
+	veil_writer_clear(&req);
+	veil_writer_clear(&pt);
+	veil_writer_clear(&res);
+	veil_writer_clear(&ans);
+	pair_clear(&p);
+}
+
 TEST(request_wrong_key_id_and_suite)
 {
 	pair p;
@@ -554,6 +584,7 @@ int main(void)
 	RUN(appendix_a_key_config);
 	RUN(appendix_a_request_and_response);
 	RUN(round_trips_every_aead);
+	RUN(exchange_moves_to_another_owner);
 	RUN(request_wrong_key_id_and_suite);
 	RUN(request_every_byte_flipped_or_cut);
 	RUN(response_flipped_cut_or_for_another_request);

@@ -147,6 +147,10 @@ typedef struct veil_ohttp_exchange {
 } veil_ohttp_exchange;
 
 void veil_ohttp_exchange_clear(veil_ohttp_exchange *x);
+/* Hands an exchange over (a server that decapsulated a request on one
+ * thread and answers it from another): dst, cleared first, gets what src
+ * held, and src is left zeroed, so the contexts are freed exactly once. */
+void veil_ohttp_exchange_move(veil_ohttp_exchange *dst, veil_ohttp_exchange *src);
 
 /* --- Whole messages (message/ohttp-req, message/ohttp-res) --- */
 

@@ -76,6 +76,15 @@ void veil_ohttp_exchange_clear(veil_ohttp_exchange *x)
 	veil_wipe(x, sizeof *x);
 }
 
+void veil_ohttp_exchange_move(veil_ohttp_exchange *dst, veil_ohttp_exchange *src)
+{
+	/* The cipher contexts are pointers: the bytes move, and src is wiped
+	 * without freeing what dst now owns. */
+	veil_ohttp_exchange_clear(dst);
+	memcpy(dst, src, sizeof *dst);
+	veil_wipe(src, sizeof *src);
+}
+
 #define INFO_MAX (sizeof OHTTP_LABEL_CHUNKED_REQUEST + VEIL_OHTTP_HEADER_LEN)
 
 /* info = label || 0x00 || hdr (RFC 9458 section 4.3). */

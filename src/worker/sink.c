@@ -320,11 +320,7 @@ wk_sink *wk_sink_ohttp(veil_http_deferred *d, veil_ohttp_exchange *x, bool chunk
 	s->base.ops = &ohttp_ops;
 	s->base.ohttp = true;
 	s->d = d;
-	/* The exchange holds cipher contexts that must not be copied; move
-	 * it by value once and forget the original without clearing the
-	 * contexts it now shares (docs: "never copy one"). */
-	memcpy(&s->x, x, sizeof *x);
-	veil_wipe(x, sizeof *x);
+	veil_ohttp_exchange_move(&s->x, x);
 	s->chunked = chunked;
 	veil_writer_init(&s->body, VEIL_OHTTP_MESSAGE_MAX);
 	veil_writer_init(&s->out, VEIL_OHTTP_CHUNK_MAX + 64);
