@@ -232,4 +232,14 @@
  * evidence (Veil's and Trustee's are 44 base64 characters). */
 #define VEIL_GUEST_KBS_NONCE_MAX 256
 
+/* Transparency log (include/veil/tlog.h, docs/tlog.md): one entry (the
+ * gateway logs evidence bundles: eight GPU reports with their certificate
+ * chains and the CPU collateral are well under 1 MiB of JSON; 4 MiB leaves
+ * room), the hashes of one proof (a proof in a tree of n entries has at
+ * most ceil(log2(n)) + 1 of them, so 64 covers every tree of up to 2^63
+ * entries), and one signed tree head (Veil writes about 400 bytes). */
+#define VEIL_TLOG_ENTRY_MAX     (4 * 1024 * 1024)
+#define VEIL_TLOG_PROOF_MAX     64
+#define VEIL_TLOG_STH_MAX_BYTES 1024
+
 #endif
