@@ -55,8 +55,14 @@ grep -q "seed 7," "$TMP/err" && ok || bad "the summary names the seed"
 check "seeded again" 0 "$VEIL" run "$M" --prompt "hello" --seed 7 --temperature 1.2 --max-tokens 16
 cmp -s "$TMP/out" "$TMP/seeded" && ok || bad "the same seed gave different text"
 
-check "max tokens" 0 "$VEIL" run "$M" --prompt "a" --max-tokens 3 --top-k 5 --top-p 0.9
-grep -q "3 generated" "$TMP/err" && ok || bad "--max-tokens 3: $(cat "$TMP/err")"
+# Greedy, so no stop token can come first (the greedy run above went 24
+# tokens to its length); sampling may draw one, so top-k and top-p are
+# checked apart.
+check "max tokens" 0 "$VEIL" run "$M" --prompt "a" --max-tokens 3 --temperature 0
+grep -q "3 generated" "$TMP/err" && grep -q "stopped: length" "$TMP/err" && ok ||
+	bad "--max-tokens 3: $(cat "$TMP/err")"
+check "top-k and top-p" 0 "$VEIL" run "$M" --prompt "a" --max-tokens 3 --top-k 5 --top-p 0.9
+grep -Eq "[1-3] generated" "$TMP/err" && ok || bad "--top-k 5 --top-p 0.9: $(cat "$TMP/err")"
 
 # A stop sequence taken from the greedy text: the output ends before it.
 text="$(cat "$TMP/greedy")"
