@@ -160,6 +160,28 @@ VEIL_MUST_CHECK veil_err veil_jws_verify(const char *jws, size_t len, const veil
 VEIL_MUST_CHECK veil_err veil_jws_peek_header(const char *jws, size_t len, json_t **header);
 void veil_jws_clear(veil_jws *jws);
 
+/*
+ * The strict profile of Veil's own signed objects (receipts, signed tree
+ * heads): ES256 only, a P-256 key, a protected header of exactly
+ * {"alg":"ES256","typ":typ,"kid":<RFC 7638 thumbprint of the key>}, and a
+ * compact JWS of three non-empty base64url parts within max_bytes, refused
+ * before any decoding otherwise. `what` names the object in every message.
+ */
+typedef struct veil_jws_profile {
+	const char *what; /* "receipt", "signed tree head" */
+	const char *typ;
+	size_t max_bytes;
+} veil_jws_profile;
+/* The key fits the profile (P-256; private when signing): VEIL_E_USAGE. */
+VEIL_MUST_CHECK veil_err veil_jws_profile_key(const veil_jws_profile *p, const veil_jwk *key,
+					      bool need_private);
+/* Shape, header, signature, then the payload parsed strictly (*payload a
+ * new reference; the caller checks its members). VEIL_E_VERIFY for another
+ * algorithm, another key or a bad signature; VEIL_E_MALFORMED for a bad
+ * shape or header; VEIL_E_LIMIT over max_bytes. */
+VEIL_MUST_CHECK veil_err veil_jws_profile_verify(const veil_jws_profile *p, const veil_jwk *key,
+						 const char *jws, size_t len, json_t **payload);
+
 /* ---- JWT (RFC 7519) ---- */
 
 /* How the time claims are checked. Times are NumericDates (seconds since

@@ -48,19 +48,8 @@ static const char *const payload_members[] = {
 };
 static const char *const usage_members[] = {"prompt_tokens", "completion_tokens", "total_tokens",
 					    NULL};
-static const char *const header_members[] = {"alg", "typ", "kid", NULL};
-
-/* Receipts are ES256, so the key must be P-256 whichever end holds it. */
-static veil_err key_check(const veil_jwk *key, bool need_private)
-{
-	ENSURE(key != NULL, VEIL_E_USAGE, "receipt: no key");
-	ENSURE(veil_jwk_type_of(key) == VEIL_JWK_EC_P256, VEIL_E_USAGE,
-	       "receipt keys are EC P-256 (ES256); this is an %s key",
-	       veil_jwk_type_name(veil_jwk_type_of(key)));
-	ENSURE(!need_private || veil_jwk_is_private(key), VEIL_E_USAGE,
-	       "signing a receipt needs the private receipt key");
-	return VEIL_OK;
-}
+static const veil_jws_profile receipt_profile = {"receipt", VEIL_RECEIPT_TYP,
+						 VEIL_RECEIPT_MAX_BYTES};
 
 /*
  * Whether s[0..n) is well-formed UTF-8 (RFC 3629 section 4: no overlong
@@ -166,7 +155,7 @@ veil_err veil_receipt_sign(const veil_jwk *key, const veil_receipt *r, char **ou
 
 	ENSURE(out != NULL && r != NULL, VEIL_E_USAGE, "veil_receipt_sign: NULL argument");
 	*out = NULL;
-	TRY(key_check(key, true));
+	TRY(veil_jws_profile_key(&receipt_profile, key, true));
 	TRY(veil_jwk_thumbprint_b64(key, kid));
 	TRY(payload_text(r, &payload, &payload_len));
 	/* veil_jws_sign writes "alg" first, then these in this order. */
@@ -185,71 +174,6 @@ out:
 	free(payload);
 	json_decref(header);
 	return err;
-}
-
-/*
- * Before any decoding: the size cap, and exactly three non-empty parts of
- * base64url characters (RFC 7515 section 7.1). White space, a line break
- * or anything after the signature is refused here with a message that
- * says so, instead of as a base64 error deeper down.
- */
-static veil_err compact_shape(const char *jws, size_t len)
-{
-	size_t dots = 0, part = 0;
-
-	ENSURE(len > 0, VEIL_E_MALFORMED, "receipt is empty");
-	ENSURE(len <= VEIL_RECEIPT_MAX_BYTES, VEIL_E_LIMIT,
-	       "receipt of %zu bytes is over the %d-byte limit", len, VEIL_RECEIPT_MAX_BYTES);
-	for (size_t i = 0; i < len; i++) {
-		char c = jws[i];
-
-		if (c == '.') {
-			ENSURE(part > 0, VEIL_E_MALFORMED, "receipt has an empty part at byte %zu",
-			       i);
-			ENSURE(++dots <= 2, VEIL_E_MALFORMED,
-			       "receipt has more than three parts (byte %zu)", i);
-			part = 0;
-			continue;
-		}
-		ENSURE((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-			   c == '-' || c == '_',
-		       VEIL_E_MALFORMED,
-		       "receipt has byte 0x%02x at offset %zu, outside base64url (white space or "
-		       "trailing data?)",
-		       (unsigned char)c, i);
-		part++;
-	}
-	ENSURE(dots == 2 && part > 0, VEIL_E_MALFORMED,
-	       "receipt is not a compact JWS of three non-empty parts");
-	return VEIL_OK;
-}
-
-/*
- * The protected header, read before the signature is checked so that a
- * receipt of another algorithm or for another key is named as such. Any
- * algorithm but ES256 and any other key is VEIL_E_VERIFY: for a client
- * both mean "this worker did not sign it", never "a version to skip".
- */
-static veil_err header_check(const veil_jwk *key, const json_t *h)
-{
-	char kid[VEIL_JWK_THUMBPRINT_B64_LEN + 1];
-	const json_t *alg = json_object_get(h, "alg"), *typ = json_object_get(h, "typ"),
-		     *hkid = json_object_get(h, "kid");
-
-	TRY(veil_json_only_members(h, "the receipt header", header_members));
-	ENSURE(json_is_string(alg), VEIL_E_MALFORMED, "receipt header has no string \"alg\"");
-	ENSURE(strcmp(json_string_value(alg), "ES256") == 0, VEIL_E_VERIFY,
-	       "receipt \"alg\" is \"%.32s\"; receipts are signed with ES256 only",
-	       json_string_value(alg));
-	ENSURE(json_is_string(typ) && strcmp(json_string_value(typ), VEIL_RECEIPT_TYP) == 0,
-	       VEIL_E_MALFORMED, "receipt header \"typ\" is not \"%s\": not a Veil receipt",
-	       VEIL_RECEIPT_TYP);
-	ENSURE(json_is_string(hkid), VEIL_E_MALFORMED, "receipt header has no string \"kid\"");
-	TRY(veil_jwk_thumbprint_b64(key, kid));
-	ENSURE(strcmp(json_string_value(hkid), kid) == 0, VEIL_E_VERIFY,
-	       "receipt is from key %.64s, not from this worker's receipt key %s",
-	       json_string_value(hkid), kid);
-	return VEIL_OK;
 }
 
 static veil_err get_text(const json_t *p, const char *key, char *out)
@@ -356,38 +280,20 @@ static veil_err payload_read(const json_t *p, veil_receipt *r)
 	return VEIL_OK;
 }
 
-/* Names the receipt in a failure of the JOSE or JSON layer, whose own
- * message speaks of "JWS" or "JSON". */
-static veil_err in_receipt(veil_err err)
-{
-	return err == VEIL_OK ? VEIL_OK : veil_fail_context(err, "receipt");
-}
-
 veil_err veil_receipt_verify(const veil_jwk *key, const char *jws, size_t len, veil_receipt *out)
 {
-	veil_jws sig;
-	json_t *header = NULL, *payload = NULL;
+	json_t *payload = NULL;
 	veil_receipt r;
 	veil_err err;
 
 	ENSURE(out != NULL, VEIL_E_USAGE, "veil_receipt_verify: NULL output");
 	memset(out, 0, sizeof *out);
-	memset(&sig, 0, sizeof sig);
 	memset(&r, 0, sizeof r);
-	ENSURE(jws != NULL || len == 0, VEIL_E_USAGE, "veil_receipt_verify: NULL receipt");
-	TRY(key_check(key, false));
-	TRY(compact_shape(jws, len));
-	CHECK(in_receipt(veil_jws_peek_header(jws, len, &header)));
-	CHECK(header_check(key, header));
-	CHECK(in_receipt(veil_jws_verify(jws, len, key, VEIL_JWS_ES256, &sig)));
-	CHECK(in_receipt(
-	    veil_json_parse_max(sig.payload, sig.payload_len, VEIL_RECEIPT_MAX_BYTES, &payload)));
+	CHECK(veil_jws_profile_verify(&receipt_profile, key, jws, len, &payload));
 	CHECK(payload_read(payload, &r));
 	*out = r;
 out:
 	json_decref(payload);
-	json_decref(header);
-	veil_jws_clear(&sig);
 	return err;
 }
 

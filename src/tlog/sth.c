@@ -24,20 +24,9 @@
 
 #define ROOT_B64_LEN 43 /* unpadded base64url of 32 bytes */
 
-static const char *const header_members[] = {"alg", "typ", "kid", NULL};
+static const veil_jws_profile sth_profile = {"signed tree head", VEIL_TLOG_STH_TYP,
+					     VEIL_TLOG_STH_MAX_BYTES};
 static const char *const payload_members[] = {"tree_size", "timestamp", "root_hash", NULL};
-
-/* Tree heads are ES256, so the key is P-256 at either end. */
-static veil_err key_check(const veil_jwk *key, bool need_private)
-{
-	ENSURE(key != NULL, VEIL_E_USAGE, "signed tree head: no key");
-	ENSURE(veil_jwk_type_of(key) == VEIL_JWK_EC_P256, VEIL_E_USAGE,
-	       "transparency log keys are EC P-256 (ES256); this is an %s key",
-	       veil_jwk_type_name(veil_jwk_type_of(key)));
-	ENSURE(!need_private || veil_jwk_is_private(key), VEIL_E_USAGE,
-	       "signing a tree head needs the log's private key");
-	return VEIL_OK;
-}
 
 veil_err veil_tlog_sth_sign(const veil_jwk *key, const veil_tlog_sth *sth, char **jws)
 {
@@ -49,7 +38,7 @@ veil_err veil_tlog_sth_sign(const veil_jwk *key, const veil_tlog_sth *sth, char 
 
 	ENSURE(jws != NULL && sth != NULL, VEIL_E_USAGE, "veil_tlog_sth_sign: NULL argument");
 	*jws = NULL;
-	TRY(key_check(key, true));
+	TRY(veil_jws_profile_key(&sth_profile, key, true));
 	ENSURE(sth->tree_size <= (uint64_t)VEIL_TLOG_INT_MAX, VEIL_E_USAGE,
 	       "tree size %" PRIu64 " is above 2^53 - 1", sth->tree_size);
 	ENSURE(sth->timestamp_ms >= 0 && sth->timestamp_ms <= VEIL_TLOG_INT_MAX, VEIL_E_USAGE,
@@ -79,63 +68,6 @@ out:
 	json_decref(p);
 	json_decref(header);
 	return err;
-}
-
-/* Before any decoding: the cap, and exactly three non-empty parts of
- * base64url characters (RFC 7515 section 7.1); white space or anything
- * around the JWS is named here rather than as a base64 error. */
-static veil_err compact_shape(const char *jws, size_t len)
-{
-	size_t dots = 0, part = 0;
-
-	ENSURE(len > 0, VEIL_E_MALFORMED, "signed tree head is empty");
-	ENSURE(len <= VEIL_TLOG_STH_MAX_BYTES, VEIL_E_LIMIT,
-	       "signed tree head of %zu bytes is over the %d-byte limit", len,
-	       VEIL_TLOG_STH_MAX_BYTES);
-	for (size_t i = 0; i < len; i++) {
-		char c = jws[i];
-
-		if (c == '.') {
-			ENSURE(part > 0 && ++dots <= 2, VEIL_E_MALFORMED,
-			       "signed tree head is not three non-empty parts (byte %zu)", i);
-			part = 0;
-			continue;
-		}
-		ENSURE((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-			   c == '-' || c == '_',
-		       VEIL_E_MALFORMED,
-		       "signed tree head has byte 0x%02x at offset %zu, outside base64url",
-		       (unsigned char)c, i);
-		part++;
-	}
-	ENSURE(dots == 2 && part > 0, VEIL_E_MALFORMED,
-	       "signed tree head is not a compact JWS of three non-empty parts");
-	return VEIL_OK;
-}
-
-/* The protected header, read before the signature so that another
- * algorithm or key is named as such: both are VEIL_E_VERIFY ("not this
- * log's head"), never a version to skip. */
-static veil_err header_check(const veil_jwk *key, const json_t *h)
-{
-	char kid[VEIL_JWK_THUMBPRINT_B64_LEN + 1];
-	const json_t *alg = json_object_get(h, "alg"), *typ = json_object_get(h, "typ"),
-		     *hkid = json_object_get(h, "kid");
-
-	TRY(veil_json_only_members(h, "the tree head's header", header_members));
-	ENSURE(json_is_string(alg), VEIL_E_MALFORMED, "tree head header has no string \"alg\"");
-	ENSURE(strcmp(json_string_value(alg), "ES256") == 0, VEIL_E_VERIFY,
-	       "tree head \"alg\" is \"%.32s\"; tree heads are signed with ES256 only",
-	       json_string_value(alg));
-	ENSURE(json_is_string(typ) && strcmp(json_string_value(typ), VEIL_TLOG_STH_TYP) == 0,
-	       VEIL_E_MALFORMED, "tree head header \"typ\" is not \"%s\": not a Veil tree head",
-	       VEIL_TLOG_STH_TYP);
-	ENSURE(json_is_string(hkid), VEIL_E_MALFORMED, "tree head header has no string \"kid\"");
-	TRY(veil_jwk_thumbprint_b64(key, kid));
-	ENSURE(strcmp(json_string_value(hkid), kid) == 0, VEIL_E_VERIFY,
-	       "tree head is from key %.64s, not from this log's key %s", json_string_value(hkid),
-	       kid);
-	return VEIL_OK;
 }
 
 static veil_err get_int(const json_t *p, const char *key, int64_t *out)
@@ -174,36 +106,19 @@ static veil_err payload_read(const json_t *p, veil_tlog_sth *sth)
 	return VEIL_OK;
 }
 
-/* Names the tree head in a failure of the JOSE or JSON layer. */
-static veil_err in_sth(veil_err err)
-{
-	return err == VEIL_OK ? VEIL_OK : veil_fail_context(err, "signed tree head");
-}
-
 veil_err veil_tlog_sth_verify(const veil_jwk *key, const char *jws, size_t len, veil_tlog_sth *out)
 {
-	veil_jws sig;
-	json_t *header = NULL, *payload = NULL;
+	json_t *payload = NULL;
 	veil_tlog_sth sth;
-	veil_err err = VEIL_OK;
+	veil_err err;
 
 	ENSURE(out != NULL, VEIL_E_USAGE, "veil_tlog_sth_verify: NULL output");
 	memset(out, 0, sizeof *out);
-	memset(&sig, 0, sizeof sig);
 	memset(&sth, 0, sizeof sth);
-	ENSURE(jws != NULL || len == 0, VEIL_E_USAGE, "veil_tlog_sth_verify: NULL tree head");
-	TRY(key_check(key, false));
-	TRY(compact_shape(jws, len));
-	CHECK(in_sth(veil_jws_peek_header(jws, len, &header)));
-	CHECK(header_check(key, header));
-	CHECK(in_sth(veil_jws_verify(jws, len, key, VEIL_JWS_ES256, &sig)));
-	CHECK(in_sth(
-	    veil_json_parse_max(sig.payload, sig.payload_len, VEIL_TLOG_STH_MAX_BYTES, &payload)));
+	CHECK(veil_jws_profile_verify(&sth_profile, key, jws, len, &payload));
 	CHECK(payload_read(payload, &sth));
 	*out = sth;
 out:
 	json_decref(payload);
-	json_decref(header);
-	veil_jws_clear(&sig);
 	return err;
 }
