@@ -88,5 +88,9 @@ VEIL_MUST_CHECK veil_err veil_appraise(const veil_policy *p, const veil_refvals 
 /* "affirming", "warning", "contraindicated" or "none": the overall status of
  * an EAR (the worst submodule; "none" for anything that is not an EAR). */
 const char *veil_ear_status(const json_t *ear);
+/* The EAR in one line: "cpu0: affirming, gpu0: contraindicated (claim:
+ * why); appraisal policy ID", cut with "..." to fit len (NUL-terminated)
+ * and free of control characters. Empty for anything without submods. */
+void veil_ear_summary(const json_t *ear, char *out, size_t len);
 
 #endif

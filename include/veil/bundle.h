@@ -25,6 +25,10 @@
 json_t *veil_result_json(const char *tee, bool verified, const veil_checks *checks, json_t *claims,
 			 int64_t at);
 
+/* The failed checks of a result and its submodules, "part.check" joined
+ * with ", " and cut to fit len (NUL-terminated); empty when none failed. */
+void veil_result_failed_checks(const json_t *result, char *out, size_t len);
+
 /* The device nonce for a runtime data object: the first 32 bytes of
  * SHA-384(JCS({"nonce": rd.nonce, "tee-pubkey": rd["tee-pubkey"]})). */
 VEIL_MUST_CHECK veil_err veil_device_nonce(const json_t *runtime_data, uint8_t nonce[32]);

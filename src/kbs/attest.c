@@ -174,39 +174,6 @@ static veil_err sample_verify(const kbs_attest_req *a, int64_t now, json_t **res
 	return err;
 }
 
-/* Appends "<part>.<check>" for each failed check of one result part. */
-static void failed_in(const json_t *part, const char *name, char *out, size_t len, size_t *used)
-{
-	size_t i;
-	json_t *c;
-
-	json_array_foreach(json_object_get(part, "checks"), i, c)
-	{
-		int n;
-		if (json_is_true(json_object_get(c, "ok")) || *used + 1 >= len)
-			continue;
-		n = snprintf(out + *used, len - *used, "%s%s.%s", *used > 0 ? ", " : "", name,
-			     json_string_value(json_object_get(c, "name")) != NULL
-				 ? json_string_value(json_object_get(c, "name"))
-				 : "?");
-		*used = n < 0 || (size_t)n >= len - *used ? len - 1 : *used + (size_t)n;
-	}
-}
-
-/* The failed checks of a result and its submodules, for the refusal's
- * detail ("bundle.binding.primary, cpu.report_data"). */
-static void failed_checks(const json_t *result, char *out, size_t len)
-{
-	const char *name;
-	json_t *part;
-	size_t used = 0;
-
-	out[0] = '\0';
-	failed_in(result, "bundle", out, len, &used);
-	json_object_foreach(json_object_get(result, "submods"), name, part)
-	    failed_in(part, name, out, len, &used);
-}
-
 /* Trustee's resource path reads the response key from the token at
  * submods.cpu0."ear.veraison.annotated-evidence".runtime_data_claims.
  * Bound init-data is recorded beside it as its digest, "init_data" (hex). */
@@ -314,7 +281,7 @@ void kbs_handle_attest(veil_http_request *r, void *user)
 				 veil_err_detail());
 		else {
 			char failed[200];
-			failed_checks(result, failed, sizeof failed);
+			veil_result_failed_checks(result, failed, sizeof failed);
 			snprintf(reason, sizeof reason, "the evidence does not verify: failed %s",
 				 failed);
 		}
