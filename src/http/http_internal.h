@@ -82,6 +82,10 @@ bool http_set_body(struct evhttp_request *req, const void *body, size_t len);
 /* evhttp_send_reply_start, with the framing of HTTP/1.0 clients fixed
  * (request.c says how). */
 void http_stream_start(struct evhttp_request *req, int status);
+/* The event loop the request arrived on: a handler that answers from the
+ * same loop later (the gateway passing a worker's answer on) makes its own
+ * outgoing connections on it. */
+struct event_base *http_request_base(const veil_http_request *r);
 /* At server free, before evhttp_free: lets go of every deferred request of
  * the loop (their producers see them gone from then on). */
 void http_deferred_release_all(http_loop *loop);

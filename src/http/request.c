@@ -219,3 +219,8 @@ void http_request_finish(veil_http_request *r)
 		evbuffer_free(r->chunk);
 	r->chunk = NULL;
 }
+
+struct event_base *http_request_base(const veil_http_request *r)
+{
+	return r->loop->base;
+}
