@@ -227,6 +227,27 @@
 #define VEIL_WORKER_NONCE_HEX_MIN     16
 #define VEIL_WORKER_NONCE_HEX_MAX     128
 
+/* veil-worker joining a gateway (src/worker/join.c, docs/worker.md
+ * "Joining a gateway"): bytes of a gateway or advertised URL, the deadline
+ * of one exchange with the gateway and of the leave at shutdown, the cap on
+ * a gateway's answer (a few small JSON members; an error message at most),
+ * the backoff after a network error or a 5xx (doubling from 1 s), the wait
+ * after a refusal (the evidence will not change by itself: asking again at
+ * once only loads the gateway), the bounds on the re-attestation interval
+ * the gateway asks the worker to poll at, the longest Retry-After honoured,
+ * and the bytes of a refusal message quoted in the log. */
+#define VEIL_WORKER_GATEWAY_URL_MAX     512
+#define VEIL_WORKER_JOIN_TIMEOUT_MS     10000
+#define VEIL_WORKER_LEAVE_TIMEOUT_MS    2000
+#define VEIL_WORKER_JOIN_BODY_MAX       (64 * 1024)
+#define VEIL_WORKER_JOIN_BACKOFF_MIN_S  1
+#define VEIL_WORKER_JOIN_BACKOFF_MAX_S  30
+#define VEIL_WORKER_JOIN_REFUSED_WAIT_S 60
+#define VEIL_WORKER_REATTEST_MIN_S      5
+#define VEIL_WORKER_REATTEST_MAX_S      3600
+#define VEIL_WORKER_RETRY_AFTER_MAX_S   300
+#define VEIL_WORKER_JOIN_MESSAGE_MAX    200
+
 /* The guest side of the KBS protocol (src/guest, docs/guest.md): the nonce
  * a broker hands out at /kbs/v0/auth, which the guest binds into its
  * evidence (Veil's and Trustee's are 44 base64 characters). */
@@ -241,5 +262,61 @@
 #define VEIL_TLOG_ENTRY_MAX     (4 * 1024 * 1024)
 #define VEIL_TLOG_PROOF_MAX     64
 #define VEIL_TLOG_STH_MAX_BYTES 1024
+
+/* veil-gateway (src/gateway, docs/gateway.md "Limits"): seconds between
+ * re-attestations and between health checks of each worker, failed health
+ * checks in a row before a worker is removed, the idle timeout of a
+ * connection to a worker (a stream may pause while a long prompt is
+ * evaluated), how long a join challenge stays open and how many may be
+ * open at once, the workers the gateway holds, the models one plain worker
+ * may list, a request body (a chunked OHTTP request frames its body in
+ * chunks: room for a full worker body), the bytes of one worker answer
+ * the gateway reads for metering (the worker's own cap), idle connections
+ * kept per worker and loop thread, the bytes of a worker URL, the entries
+ * one /v1/log/entries answer carries, and an evidence bundle (half a log
+ * entry, which also holds its base64 form). */
+#define VEIL_GW_REATTEST_S         60
+#define VEIL_GW_HEALTH_S           5
+#define VEIL_GW_HEALTH_FAILURES    3
+#define VEIL_GW_UPSTREAM_TIMEOUT_S 120
+#define VEIL_GW_JOIN_TTL_S         30
+#define VEIL_GW_PENDING_MAX        64
+#define VEIL_GW_WORKERS_MAX        256
+#define VEIL_GW_MODELS_PER_WORKER  16
+#define VEIL_GW_BODY_MAX           (2 * 1024 * 1024 + 4096)
+#define VEIL_GW_RESPONSE_MAX       VEIL_WORKER_RESPONSE_MAX
+#define VEIL_GW_IDLE_CONNS         64
+#define VEIL_GW_URL_MAX            256
+#define VEIL_GW_LOG_ENTRIES_MAX    256
+#define VEIL_GW_EVIDENCE_MAX       (VEIL_TLOG_ENTRY_MAX / 2)
+
+/* Gateway accounts (src/gateway/accounts*.c, docs/gateway-accounts.md):
+ * bytes of an account name, of an API key ("vk_" and 43 base64url
+ * characters: 32 random bytes) and of the Authorization header value the
+ * gateway reads for it (the key, the scheme and spaces; anything longer is
+ * refused before it is looked at), seconds a looked-up key stays cached
+ * (so a revocation takes effect within that) and the slots of that cache,
+ * bytes of a metered model name, the metering counters kept between two
+ * flushes (one per account, model, tier and day; the gateway routes to a
+ * few hundred models at most), and the tokens one charge may take (one
+ * answer is capped far below it; the cap keeps the bucket arithmetic
+ * inside 64 bits). */
+#define VEIL_GW_ACCOUNT_NAME_MAX  64
+#define VEIL_GW_KEY_LEN           46
+#define VEIL_GW_AUTH_HEADER_MAX   256
+#define VEIL_GW_AUTH_CACHE_S      5
+#define VEIL_GW_AUTH_CACHE_SLOTS  1024
+#define VEIL_GW_METER_MODEL_MAX   128
+#define VEIL_GW_METER_KEYS_MAX    65536
+#define VEIL_GW_CHARGE_TOKENS_MAX (1ULL << 32)
+
+/* The gateway's log API (src/gateway/log_api.c, docs/gateway-log-api.md):
+ * the bytes of one /v1/log/entries answer (past them it stops early and
+ * the client asks again from where it stopped, RFC 6962 section 4.6; the
+ * first entry always goes in, so an answer can reach about 5.6 MiB, one
+ * VEIL_TLOG_ENTRY_MAX entry in base64url), and how long a signed tree head
+ * is served again for the same size before a fresh one is signed. */
+#define VEIL_GW_LOG_ANSWER_MAX (4 * 1024 * 1024)
+#define VEIL_GW_STH_CACHE_MS   1000
 
 #endif

@@ -17,11 +17,14 @@
  *   5. it makes its published evidence bundle, whose runtime data carries
  *      its OHTTP keys, its receipt key, its id and the model digest, and
  *      serves the OpenAI-compatible API, plain and through Oblivious HTTP,
- *      with a signed receipt on every response.
+ *      with a signed receipt on every response;
+ *   6. with a gateway, it joins it with evidence bound to the gateway's
+ *      nonce, stays admitted, and leaves when it stops.
  *
  * veil_worker_new does steps 1 to 5 (all or nothing); veil_worker_mount
- * adds the routes to an HTTP server; the daemon (src/daemon/veil_worker.c)
- * and the benchmark (bench/bench_worker.c) both use this.
+ * adds the routes to an HTTP server; veil_worker_join does step 6; the
+ * daemon (src/daemon/veil_worker.c) and the benchmark
+ * (bench/bench_worker.c) both use this.
  */
 #ifndef VEIL_WORKER_H
 #define VEIL_WORKER_H
@@ -60,7 +63,24 @@ typedef struct veil_worker_config {
 	size_t prompt_max;     /* prompt tokens; 0: VEIL_WORKER_PROMPT_TOKENS_MAX */
 	unsigned request_timeout_s; /* 0: VEIL_WORKER_REQUEST_TIMEOUT_S */
 	unsigned attest_per_s;      /* fresh bundles a second; 0: VEIL_WORKER_ATTEST_PER_S */
+	/* The OHTTP key id: 0 draws one at random; 1 to 255 takes that one (a
+	 * gateway routes OHTTP requests by key id alone, so the workers behind
+	 * one gateway need distinct ids, docs/gateway.md). */
+	unsigned ohttp_key_id;
 	bool pad_stream;            /* random padding in every streamed chunk (docs/worker.md) */
+	/* A veil-gateway to join (docs/worker.md "Joining a gateway"): its
+	 * URL (http:// or https://; NULL: none), the URL it reaches this
+	 * worker at (http(s)://host[:port], no path; required with a
+	 * gateway), and the CA file for an https gateway (NULL: the system
+	 * store). */
+	const char *gateway_url;
+	const char *advertise_url;
+	const char *gateway_ca;
+	/* Benchmark mode (docs/worker.md "Benchmark mode"): every completion
+	 * is "ok" at once, without the model, signed as usual; the evidence
+	 * says engine "bench-reply". Measures a gateway's overhead; never for
+	 * production. Built-in engine only. */
+	bool bench_reply;
 	/* Log lines (JSON, one per line, never prompts, completions or keys);
 	 * NULL: standard error. */
 	void (*log)(void *user, const char *line);
@@ -73,9 +93,23 @@ typedef struct veil_worker veil_worker;
 VEIL_MUST_CHECK veil_err veil_worker_new(const veil_worker_config *c, veil_worker **out);
 /* Routes the API on s (before veil_http_server_run). */
 VEIL_MUST_CHECK veil_err veil_worker_mount(veil_worker *w, veil_http_server *s);
-/* Stops taking requests and ends the ones in progress (their clients get
- * what was streamed so far, then the connection ends); call before freeing
- * the HTTP server. */
+/* With a gateway (cfg.gateway_url): starts joining it on a thread of the
+ * worker's own, which then keeps the worker admitted (docs/worker.md
+ * "Joining a gateway"). Call after veil_worker_mount, once the server's
+ * socket is bound (the gateway checks this worker before admitting it:
+ * its connections wait in the listen backlog until veil_http_server_run
+ * serves them). Does nothing without a gateway; fails if it cannot start
+ * the thread or was called before. */
+VEIL_MUST_CHECK veil_err veil_worker_join(veil_worker *w);
+/* Leaves the gateway: stops the join thread (within about a second) and,
+ * when admitted, posts the leave with a 2 s deadline, so the gateway
+ * routes nothing new here; a failure is logged. Call while the server
+ * still serves (the daemon does on SIGTERM, then stops the server).
+ * veil_worker_stop calls it too; safe to call more than once. */
+void veil_worker_leave(veil_worker *w);
+/* Leaves the gateway, stops taking requests and ends the ones in progress
+ * (their clients get what was streamed so far, then the connection ends);
+ * call before freeing the HTTP server. */
 void veil_worker_stop(veil_worker *w);
 void veil_worker_free(veil_worker *w);
 

@@ -11,8 +11,10 @@
  *               [--gpus none|sim|nvml|auto] [--init-data FILE] [--id ID] [--model-name NAME]
  *               [--upstream URL] [--parallel N] [--threads N] [--queue N] [--ctx N]
  *               [--max-tokens N] [--prompt-max N] [--timeout S] [--attest-rate N] [--pad]
+ *               [--ohttp-key-id N]
  *               [--listen ADDR] [--port N] [--port-file FILE] [--http-threads N]
  *               [--tls-cert FILE --tls-key FILE] [--kbs-deadline-ms N]
+ *               [--gateway URL --advertise URL [--gateway-ca FILE]] [--bench-reply]
  * Exit codes: 0 clean stop, 1 runtime failure, 2 bad usage or a start-up
  * step refused (the message names it).
  */
@@ -53,9 +55,14 @@ static void usage(FILE *out)
 	    "                   [--model-name NAME] [--upstream URL|unix:/PATH]\n"
 	    "                   [--parallel N] [--threads N] [--queue N] [--ctx N]\n"
 	    "                   [--max-tokens N] [--prompt-max N] [--timeout S]\n"
-	    "                   [--attest-rate N] [--pad] [--listen ADDR] [--port N]\n"
+	    "                   [--attest-rate N] [--pad] [--ohttp-key-id N]\n"
+	    "                   [--listen ADDR] [--port N]\n"
 	    "                   [--port-file FILE] [--http-threads N]\n"
-	    "                   [--tls-cert FILE --tls-key FILE] [--kbs-deadline-ms N]\n");
+	    "                   [--tls-cert FILE --tls-key FILE] [--kbs-deadline-ms N]\n"
+	    "                   [--gateway URL --advertise URL [--gateway-ca FILE]]\n"
+	    "                   [--bench-reply]\n"
+	    "--bench-reply answers every completion \"ok\" without the model, to measure a\n"
+	    "gateway's overhead; never use it in production (docs/worker.md).\n");
 }
 
 /* A numeric option: name, range, where it goes. */
@@ -69,7 +76,7 @@ static int options_parse(int argc, char **argv, worker_options *o)
 {
 	veil_worker_config *c = &o->wc;
 	long slots = 0, threads = 0, queue = 0, ctx = 0, max_tokens = 0, prompt_max = 0;
-	long timeout = 0, rate = 0, deadline = 0;
+	long timeout = 0, rate = 0, deadline = 0, key_id = 0;
 	const num_opt nums[] = {
 	    {"--port", 0, 65535, &o->port},
 	    {"--http-threads", 0, 64, &o->http_threads},
@@ -82,6 +89,7 @@ static int options_parse(int argc, char **argv, worker_options *o)
 	    {"--timeout", 1, 86400, &timeout},
 	    {"--attest-rate", 1, 10000, &rate},
 	    {"--kbs-deadline-ms", 1, 3600 * 1000, &deadline},
+	    {"--ohttp-key-id", 1, 255, &key_id},
 	};
 	size_t nw = 0;
 
@@ -98,6 +106,10 @@ static int options_parse(int argc, char **argv, worker_options *o)
 		}
 		if (strcmp(a, "--pad") == 0) {
 			c->pad_stream = true;
+			continue;
+		}
+		if (strcmp(a, "--bench-reply") == 0) {
+			c->bench_reply = true;
 			continue;
 		}
 		if (v == NULL) {
@@ -151,6 +163,12 @@ static int options_parse(int argc, char **argv, worker_options *o)
 			o->tls_cert = v;
 		else if (strcmp(a, "--tls-key") == 0)
 			o->tls_key = v;
+		else if (strcmp(a, "--gateway") == 0)
+			c->gateway_url = v;
+		else if (strcmp(a, "--advertise") == 0)
+			c->advertise_url = v;
+		else if (strcmp(a, "--gateway-ca") == 0)
+			c->gateway_ca = v;
 		else if (strcmp(a, "--workload") == 0) {
 			if (nw == WORKLOADS_MAX) {
 				fprintf(stderr, "veil-worker: at most %d --workload files\n",
@@ -176,6 +194,7 @@ static int options_parse(int argc, char **argv, worker_options *o)
 	c->request_timeout_s = (unsigned)timeout;
 	c->attest_per_s = (unsigned)rate;
 	c->kbs_deadline_ms = deadline;
+	c->ohttp_key_id = (unsigned)key_id;
 	if (c->model_path == NULL || c->guest.tee == NULL) {
 		fprintf(stderr, "veil-worker: --model and --tee are required\n");
 		usage(stderr);
@@ -211,6 +230,7 @@ static void json_release(void *p)
 
 typedef struct signal_waiter {
 	veil_http_server *server;
+	veil_worker *worker;
 	sigset_t set;
 } signal_waiter;
 
@@ -222,6 +242,10 @@ static void *signal_thread(void *arg)
 	while (sigwait(&w->set, &sig) != 0 || (sig != SIGINT && sig != SIGTERM))
 		;
 	fprintf(stderr, "veil-worker: signal %d, stopping\n", sig);
+	/* The gateway hears it first, while this worker still answers the
+	 * requests it may have routed here just before (docs/worker.md
+	 * "Joining a gateway"). */
+	veil_worker_leave(w->worker);
 	veil_http_server_stop(w->server);
 	return NULL;
 }
@@ -291,7 +315,16 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	/* The listening socket is bound since veil_http_server_new: the
+	 * gateway's checks of this worker wait in its backlog until the run
+	 * below serves them. */
+	if (veil_worker_join(w) != VEIL_OK) {
+		fprintf(stderr, "veil-worker: gateway: %s\n", veil_err_detail());
+		rc = 1;
+		goto out;
+	}
 	waiter.server = server;
+	waiter.worker = w;
 	if (pthread_create(&sig_thread, NULL, signal_thread, &waiter) != 0) {
 		fprintf(stderr, "veil-worker: cannot start the signal thread\n");
 		rc = 1;

@@ -98,6 +98,23 @@ static veil_err prompt_tokens(veil_worker *w, const oai_request *q, int32_t **id
 	return err;
 }
 
+/* Benchmark mode (docs/worker.md "Benchmark mode"): in place of
+ * veil_generate, one token's text, "ok", through the same callback, so the
+ * chunks, the digest and the receipt are those of a real one-token answer
+ * that ended with a stop token. All the worker does around the engine
+ * (parsing, tokenizing the prompt, queueing, OHTTP, signing) still runs,
+ * which is what a measurement of the gateway in front must include. */
+static veil_err bench_reply(gen_ctx *g, size_t n_prompt, veil_gen_result *r)
+{
+	memset(r, 0, sizeof *r);
+	r->n_prompt = n_prompt;
+	r->n_generated = 1;
+	r->stop = VEIL_STOP_TOKEN;
+	if (!on_token(g, 0, "ok", 2))
+		r->stop = VEIL_STOP_CALLER;
+	return VEIL_OK;
+}
+
 static void run(wk_slot *sl, wk_job *j)
 {
 	veil_worker *w = sl->sched->w;
@@ -178,7 +195,9 @@ static void run(wk_slot *sl, wk_job *j)
 			g.stopped_early = true;
 	}
 	veil_session_reset(sl->session);
-	err = g.stopped_early ? VEIL_OK : veil_generate(sl->session, ids, n, &p, &r);
+	err = g.stopped_early      ? VEIL_OK
+	      : w->cfg.bench_reply ? bench_reply(&g, n, &r)
+				   : veil_generate(sl->session, ids, n, &p, &r);
 	if (err == VEIL_OK) {
 		veil_writer rest;
 

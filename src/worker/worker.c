@@ -84,7 +84,10 @@ static veil_err keys_make(veil_worker *w)
 	/* A random key id: a client holding an old worker's configuration
 	 * then most likely gets "unknown key id" rather than a decryption
 	 * failure. */
-	ENSURE(RAND_bytes(&key_id, 1) == 1, VEIL_E_CRYPTO, "no random bytes");
+	if (w->cfg.ohttp_key_id != 0)
+		key_id = (uint8_t)w->cfg.ohttp_key_id;
+	else
+		ENSURE(RAND_bytes(&key_id, 1) == 1, VEIL_E_CRYPTO, "no random bytes");
 	TRY(veil_ohttp_server_generate_key(w->ohttp, key_id));
 	veil_writer_init(&keys, VEIL_OHTTP_MESSAGE_MAX);
 	if (veil_ohttp_server_keys(w->ohttp, &keys) != VEIL_OK) {
@@ -170,8 +173,15 @@ static veil_err model_open(veil_worker *w)
 	wk_log(w, "model.open",
 	       json_pack("{s:s, s:s, s:I, s:f, s:s}", "model", w->model_name, "sha256", digest,
 			 "bytes", (json_int_t)w->model_bytes, "seconds", wk_clock() - t0, "engine",
-			 w->cfg.upstream != NULL ? "upstream" : "builtin"));
+			 wk_engine_name(w)));
 	return VEIL_OK;
+}
+
+const char *wk_engine_name(const veil_worker *w)
+{
+	return w->cfg.upstream != NULL ? "upstream"
+	       : w->cfg.bench_reply    ? "bench-reply"
+				       : "builtin";
 }
 
 /* The runtime data of this worker's evidence: the nonce it answers, its
@@ -189,9 +199,8 @@ json_t *wk_runtime_data(const veil_worker *w, const char *nonce)
 	veil_hex_encode(w->model_digest, 32, digest);
 	rd = json_pack("{s:s, s:O, s:{s:s, s:s, s:s, s:s, s:s, s:I}}", "nonce", nonce, "tee-pubkey",
 		       w->receipt_jwk, "veil-worker", "id", w->id, "model", w->model_name,
-		       "model-sha256", digest, "ohttp-keys", keys, "engine",
-		       w->cfg.upstream != NULL ? "upstream" : "builtin", "started",
-		       (json_int_t)w->started);
+		       "model-sha256", digest, "ohttp-keys", keys, "engine", wk_engine_name(w),
+		       "started", (json_int_t)w->started);
 	free(keys);
 	return rd;
 }
@@ -301,6 +310,10 @@ static veil_err worker_init(veil_worker *w)
 	defaults(c);
 	if (c->upstream != NULL)
 		TRY(wk_upstream_check(c->upstream));
+	ENSURE(!c->bench_reply || c->upstream == NULL, VEIL_E_USAGE,
+	       "--bench-reply answers in place of the built-in engine; it does not go with "
+	       "--upstream");
+	TRY(wk_join_check(c));
 	w->rate_at = wk_clock();
 	w->rate_tokens = c->attest_per_s;
 	w->started = (int64_t)time(NULL);
@@ -323,6 +336,13 @@ static veil_err worker_init(veil_worker *w)
 	TRY(veil_sha256(w->bundle, w->bundle_len, w->bundle_digest));
 	if (c->upstream == NULL)
 		TRY(wk_sched_new(w, &w->sched));
+	if (c->bench_reply)
+		/* docs/worker.md "Benchmark mode": loud, since it answers
+		 * without the model; the evidence says so too. */
+		wk_log(w, "engine.bench_reply",
+		       json_pack("{s:s}", "warning",
+				 "every completion is answered \"ok\" without running the model: "
+				 "for measuring a gateway's overhead, never for production"));
 	return VEIL_OK;
 }
 
@@ -346,10 +366,27 @@ veil_err veil_worker_new(const veil_worker_config *c, veil_worker **out)
 	return VEIL_OK;
 }
 
+veil_err veil_worker_join(veil_worker *w)
+{
+	if (w->cfg.gateway_url == NULL)
+		return VEIL_OK;
+	ENSURE(w->join == NULL, VEIL_E_USAGE, "veil_worker_join: the worker is joining already");
+	return wk_join_start(w, &w->join);
+}
+
+void veil_worker_leave(veil_worker *w)
+{
+	if (w != NULL)
+		wk_join_leave(w->join);
+}
+
 void veil_worker_stop(veil_worker *w)
 {
 	if (w == NULL)
 		return;
+	/* The gateway first, while requests are still answered: it then
+	 * sends nothing new to a worker that is about to refuse it. */
+	veil_worker_leave(w);
 	atomic_store(&w->stopping, true);
 	if (w->sched != NULL)
 		wk_sched_stop(w->sched);
@@ -361,6 +398,7 @@ void veil_worker_free(veil_worker *w)
 	if (w == NULL)
 		return;
 	veil_worker_stop(w);
+	wk_join_free(w->join);
 	wk_sched_free(w->sched);
 	veil_tokenizer_free(w->tok);
 	veil_model_free(w->model);

@@ -8,6 +8,7 @@
  *               sealed for it as a whole or chunked OHTTP response
  *   sched.c     the built-in engine's slots and the bounded queue
  *   upstream.c  forwarding to an OpenAI-compatible server in the same TEE
+ *   join.c      joining a veil-gateway: challenge, evidence, lease, leave
  *   receipts    made by wk_job_finish (api.c) with include/veil/receipt.h
  */
 #ifndef VEIL_WORKER_INTERNAL_H
@@ -128,6 +129,18 @@ bool wk_upstream_submit(veil_worker *w, wk_job *j);
 /* Waits until every upstream job has ended (after `stopping` is set). */
 void wk_upstream_wait(veil_worker *w);
 
+/* ---- join.c: a veil-gateway ---- */
+typedef struct wk_join wk_join;
+/* The gateway options of c, checked at start (a typo fails before the
+ * broker releases a key). */
+VEIL_MUST_CHECK veil_err wk_join_check(const veil_worker_config *c);
+/* Starts the join thread (*out stays NULL without a gateway). */
+VEIL_MUST_CHECK veil_err wk_join_start(veil_worker *w, wk_join **out);
+/* Stops the join thread, then posts the leave if admitted; safe to call
+ * again, from any thread. */
+void wk_join_leave(wk_join *g);
+void wk_join_free(wk_join *g);
+
 /* ---- the worker ---- */
 
 struct veil_worker {
@@ -165,8 +178,12 @@ struct veil_worker {
 	unsigned up_active;
 	pthread_mutex_t rate_mu; /* the attestation rate limit */
 	double rate_tokens, rate_at;
+	wk_join *join; /* set once by veil_worker_join, before serving */
 };
 
+/* The engine as the evidence names it: "builtin", "upstream", or
+ * "bench-reply" (docs/worker.md "Benchmark mode"). */
+const char *wk_engine_name(const veil_worker *w);
 /* worker.c: this worker's runtime data for a nonce (new reference), and
  * a fresh evidence bundle over it (new buffer). */
 json_t *wk_runtime_data(const veil_worker *w, const char *nonce);
