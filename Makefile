@@ -35,13 +35,14 @@ LIB       := $(BUILD)/libveil.a
 VEIL      := $(BUILD)/veil
 KBS       := $(BUILD)/veil-kbs
 WORKER    := $(BUILD)/veil-worker
+GATEWAY   := $(BUILD)/veil-gateway
 TESTS     := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 BENCHES   := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 FUZZ_BUILD ?= build-fuzz
 FUZZERS   := $(FUZZ_SRCS:fuzz/%.c=$(FUZZ_BUILD)/%)
 
 .PHONY: all test check-tests fuzz bench clean format format-check demo
-all: $(VEIL) $(KBS) $(WORKER)
+all: $(VEIL) $(KBS) $(WORKER) $(GATEWAY)
 
 # The main job, until the full system exists: verify real SNP and TDX
 # evidence from the shared test data. (scripts/demo.sh also installs what is
@@ -64,6 +65,9 @@ $(KBS): $(BUILD)/src/daemon/veil_kbs.o $(BUILD)/src/daemon/daemon.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(LDLIBS)
 
 $(WORKER): $(BUILD)/src/daemon/veil_worker.o $(BUILD)/src/daemon/daemon.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(LDLIBS)
+
+$(GATEWAY): $(BUILD)/src/daemon/veil_gateway.o $(BUILD)/src/daemon/daemon.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(LDLIBS)
 
 $(BUILD)/tests/%: tests/%.c tests/harness.c $(wildcard tests/*.h) $(LIB)
@@ -98,7 +102,7 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
 
-check-tests: $(VEIL) $(KBS) $(WORKER) $(TESTS) $(BUILD)/tests/interop/ohttp_peer \
+check-tests: $(VEIL) $(KBS) $(WORKER) $(GATEWAY) $(TESTS) $(BUILD)/tests/interop/ohttp_peer \
              $(BUILD)/tests/interop/jose_peer \
              $(BUILD)/tests/tools/store_writer
 
@@ -126,4 +130,5 @@ clean:
 	rm -rf build build-* 
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(BUILD)/src/daemon/veil_kbs.d \
-         $(BUILD)/src/daemon/veil_worker.d $(BUILD)/src/daemon/daemon.d
+         $(BUILD)/src/daemon/veil_worker.d $(BUILD)/src/daemon/veil_gateway.d \
+         $(BUILD)/src/daemon/daemon.d

@@ -42,6 +42,8 @@ int cli_kbs_put_resource(const char *url, const char *admin_key, const char *ca,
 int cmd_seal(int argc, char **argv);
 int cmd_unseal(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+/* veil gateway key create|list|revoke, veil gateway usage (gateway.c). */
+int cmd_gateway(int argc, char **argv);
 
 /* How evidence bytes were written in the file. */
 typedef enum cli_encoding {

@@ -18,6 +18,7 @@ static const cli_command commands[] = {
     {"seal", "encrypt a model file so that only a holder of its key can open it", cmd_seal},
     {"unseal", "check a sealed model with its key (--verify-only)", cmd_unseal},
     {"run", "generate text from a GGUF or sealed model with the built-in engine", cmd_run},
+    {"gateway", "manage veil-gateway's API keys and read their usage", cmd_gateway},
 };
 
 static void usage(FILE *out)
