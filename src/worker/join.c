@@ -106,7 +106,7 @@ static bool authority_ok(const char *a)
 	if (*port != ':' || port[1] == '\0' || strlen(port + 1) > 5 ||
 	    strspn(port + 1, "0123456789") != strlen(port + 1))
 		return false;
-	long n = strtol(port + 1, NULL, 10); /* at most 5 digits: checked above */
+	long n = strtol(port + 1, NULL, 10); /* checked: at most 5 digits, above */
 	return n >= 1 && n <= 65535;
 }
 
@@ -294,7 +294,7 @@ static double retry_after(wk_join *g, const veil_http_client_response *resp)
 
 	if (n == 0 || n > 6 || strspn(v, "0123456789") != n)
 		return backoff_next(g);
-	long s = strtol(v, NULL, 10); /* at most 6 digits: checked above */
+	long s = strtol(v, NULL, 10); /* checked: at most 6 digits, above */
 	if (s < VEIL_WORKER_JOIN_BACKOFF_MIN_S)
 		s = VEIL_WORKER_JOIN_BACKOFF_MIN_S;
 	return s > VEIL_WORKER_RETRY_AFTER_MAX_S ? VEIL_WORKER_RETRY_AFTER_MAX_S : (double)s;
