@@ -56,15 +56,9 @@ static void usage(FILE *out)
 		"                    [--threads N] [--tls-cert FILE --tls-key FILE]\n");
 }
 
-typedef struct num_opt {
-	const char *name;
-	long min, max;
-	long *dst;
-} num_opt;
-
 static int options_parse(int argc, char **argv, gateway_options *o)
 {
-	const num_opt nums[] = {
+	const daemon_num_opt nums[] = {
 	    {"--port", 0, 65535, &o->port},
 	    {"--threads", 0, 64, &o->threads},
 	    {"--reattest", 1, 86400, &o->reattest},
@@ -77,8 +71,6 @@ static int options_parse(int argc, char **argv, gateway_options *o)
 	o->port = 8088;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		bool done = false;
-
 		if (strcmp(a, "--help") == 0) {
 			usage(stdout);
 			exit(0);
@@ -91,20 +83,15 @@ static int options_parse(int argc, char **argv, gateway_options *o)
 			fprintf(stderr, "veil-gateway: %s needs a value (or is unknown)\n", a);
 			return 2;
 		}
-		for (size_t k = 0; k < sizeof nums / sizeof nums[0] && !done; k++) {
-			if (strcmp(a, nums[k].name) != 0)
-				continue;
-			if (!daemon_number(v, nums[k].min, nums[k].max, nums[k].dst)) {
-				fprintf(stderr,
-					"veil-gateway: %s: \"%s\" is not a number in %ld..%ld\n", a,
-					v, nums[k].min, nums[k].max);
-				return 2;
-			}
-			done = true;
+		switch (
+		    daemon_num_option("veil-gateway", nums, sizeof nums / sizeof nums[0], a, v)) {
+		case -1:
+			return 2;
+		case 1:
+			i++;
+			continue;
 		}
-		if (done)
-			;
-		else if (strcmp(a, "--log") == 0)
+		if (strcmp(a, "--log") == 0)
 			o->log = v;
 		else if (strcmp(a, "--sth-key") == 0)
 			o->sth_key = v;
@@ -124,7 +111,8 @@ static int options_parse(int argc, char **argv, gateway_options *o)
 			o->tls_key = v;
 		else if (strcmp(a, "--reference-values") == 0) {
 			if (o->refvals_count == REFVALS_FILES_MAX) {
-				fprintf(stderr, "veil-gateway: at most %d --reference-values files\n",
+				fprintf(stderr,
+					"veil-gateway: at most %d --reference-values files\n",
 					REFVALS_FILES_MAX);
 				return 2;
 			}
@@ -193,23 +181,6 @@ static veil_err sth_key_load(const char *path, bool create, veil_jwk **out)
 	return VEIL_OK;
 }
 
-typedef struct signal_waiter {
-	veil_http_server *server;
-	sigset_t set;
-} signal_waiter;
-
-static void *signal_thread(void *arg)
-{
-	signal_waiter *w = arg;
-	int sig = 0;
-
-	while (sigwait(&w->set, &sig) != 0 || (sig != SIGINT && sig != SIGTERM))
-		;
-	fprintf(stderr, "veil-gateway: signal %d, stopping\n", sig);
-	veil_http_server_stop(w->server);
-	return NULL;
-}
-
 static int fail(const char *what)
 {
 	fprintf(stderr, "veil-gateway: %s: %s\n", what, veil_err_detail());
@@ -227,8 +198,7 @@ int main(int argc, char **argv)
 	veil_collateral collateral;
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	signal_waiter waiter;
-	pthread_t sig_thread;
+	daemon_signals sig;
 	int rc;
 
 	memset(&o, 0, sizeof o);
@@ -264,11 +234,7 @@ int main(int argc, char **argv)
 		rc = fail("--collateral");
 		goto out;
 	}
-	sigemptyset(&waiter.set);
-	sigaddset(&waiter.set, SIGINT);
-	sigaddset(&waiter.set, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &waiter.set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	daemon_signals_block(&sig, "veil-gateway");
 	veil_http_config hc = {.address = o.listen,
 			       .port = (uint16_t)o.port,
 			       .threads = (unsigned)o.threads,
@@ -306,16 +272,12 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
-	waiter.server = server;
-	if (pthread_create(&sig_thread, NULL, signal_thread, &waiter) != 0) {
-		fprintf(stderr, "veil-gateway: cannot start the signal thread\n");
+	if (!daemon_signals_start(&sig, server, NULL, NULL)) {
 		rc = 1;
 		goto out;
 	}
 	rc = veil_http_server_run(server) == VEIL_OK ? 0 : 1;
-	if (rc != 0)
-		pthread_kill(sig_thread, SIGTERM);
-	pthread_join(sig_thread, NULL);
+	daemon_signals_join(&sig, rc != 0);
 out:
 	veil_gateway_stop(g);
 	veil_http_server_free(server);

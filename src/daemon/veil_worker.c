@@ -65,19 +65,12 @@ static void usage(FILE *out)
 	    "gateway's overhead; never use it in production (docs/worker.md).\n");
 }
 
-/* A numeric option: name, range, where it goes. */
-typedef struct num_opt {
-	const char *name;
-	long min, max;
-	long *dst;
-} num_opt;
-
 static int options_parse(int argc, char **argv, worker_options *o)
 {
 	veil_worker_config *c = &o->wc;
 	long slots = 0, threads = 0, queue = 0, ctx = 0, max_tokens = 0, prompt_max = 0;
 	long timeout = 0, rate = 0, deadline = 0, key_id = 0;
-	const num_opt nums[] = {
+	const daemon_num_opt nums[] = {
 	    {"--port", 0, 65535, &o->port},
 	    {"--http-threads", 0, 64, &o->http_threads},
 	    {"--parallel", 1, 64, &slots},
@@ -98,8 +91,6 @@ static int options_parse(int argc, char **argv, worker_options *o)
 	c->guest.gpus = "none";
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		bool done = false;
-
 		if (strcmp(a, "--help") == 0) {
 			usage(stdout);
 			exit(0);
@@ -116,20 +107,15 @@ static int options_parse(int argc, char **argv, worker_options *o)
 			fprintf(stderr, "veil-worker: %s needs a value (or is unknown)\n", a);
 			return 2;
 		}
-		for (size_t k = 0; k < sizeof nums / sizeof nums[0] && !done; k++) {
-			if (strcmp(a, nums[k].name) != 0)
-				continue;
-			if (!daemon_number(v, nums[k].min, nums[k].max, nums[k].dst)) {
-				fprintf(stderr,
-					"veil-worker: %s: \"%s\" is not a number in %ld..%ld\n", a,
-					v, nums[k].min, nums[k].max);
-				return 2;
-			}
-			done = true;
+		switch (
+		    daemon_num_option("veil-worker", nums, sizeof nums / sizeof nums[0], a, v)) {
+		case -1:
+			return 2;
+		case 1:
+			i++;
+			continue;
 		}
-		if (done)
-			;
-		else if (strcmp(a, "--model") == 0)
+		if (strcmp(a, "--model") == 0)
 			c->model_path = v;
 		else if (strcmp(a, "--model-name") == 0)
 			c->model_name = v;
@@ -228,26 +214,12 @@ static void json_release(void *p)
 	free(p);
 }
 
-typedef struct signal_waiter {
-	veil_http_server *server;
-	veil_worker *worker;
-	sigset_t set;
-} signal_waiter;
-
-static void *signal_thread(void *arg)
+/* The gateway hears of a stop first, while this worker still answers the
+ * requests it may have routed here just before (docs/worker.md "Joining a
+ * gateway"). */
+static void leave_gateway(void *worker)
 {
-	signal_waiter *w = arg;
-	int sig = 0;
-
-	while (sigwait(&w->set, &sig) != 0 || (sig != SIGINT && sig != SIGTERM))
-		;
-	fprintf(stderr, "veil-worker: signal %d, stopping\n", sig);
-	/* The gateway hears it first, while this worker still answers the
-	 * requests it may have routed here just before (docs/worker.md
-	 * "Joining a gateway"). */
-	veil_worker_leave(w->worker);
-	veil_http_server_stop(w->server);
-	return NULL;
+	veil_worker_leave(worker);
 }
 
 int main(int argc, char **argv)
@@ -257,8 +229,7 @@ int main(int argc, char **argv)
 	veil_worker *w = NULL;
 	uint8_t *init_data = NULL;
 	size_t init_len = 0;
-	signal_waiter waiter;
-	pthread_t sig_thread;
+	daemon_signals sig;
 	int rc;
 
 	memset(&o, 0, sizeof o);
@@ -276,11 +247,7 @@ int main(int argc, char **argv)
 		o.wc.guest.init_data = (const char *)init_data;
 	}
 	/* Block the signals before any thread starts, so all inherit it. */
-	sigemptyset(&waiter.set);
-	sigaddset(&waiter.set, SIGINT);
-	sigaddset(&waiter.set, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &waiter.set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	daemon_signals_block(&sig, "veil-worker");
 	veil_http_config hc = {.address = o.listen,
 			       .port = (uint16_t)o.port,
 			       .threads = (unsigned)o.http_threads,
@@ -323,17 +290,12 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
-	waiter.server = server;
-	waiter.worker = w;
-	if (pthread_create(&sig_thread, NULL, signal_thread, &waiter) != 0) {
-		fprintf(stderr, "veil-worker: cannot start the signal thread\n");
+	if (!daemon_signals_start(&sig, server, leave_gateway, w)) {
 		rc = 1;
 		goto out;
 	}
 	rc = veil_http_server_run(server) == VEIL_OK ? 0 : 1;
-	if (rc != 0) /* the signal thread still waits: wake it */
-		pthread_kill(sig_thread, SIGTERM);
-	pthread_join(sig_thread, NULL);
+	daemon_signals_join(&sig, rc != 0);
 out:
 	veil_worker_stop(w);
 	veil_http_server_free(server);
