@@ -67,7 +67,7 @@ typedef struct veil_worker_config {
 	 * gateway routes OHTTP requests by key id alone, so the workers behind
 	 * one gateway need distinct ids, docs/gateway.md). */
 	unsigned ohttp_key_id;
-	bool pad_stream;            /* random padding in every streamed chunk (docs/worker.md) */
+	bool pad_stream; /* random padding in every streamed chunk (docs/worker.md) */
 	/* A veil-gateway to join (docs/worker.md "Joining a gateway"): its
 	 * URL (http:// or https://; NULL: none), the URL it reaches this
 	 * worker at (http(s)://host[:port], no path; required with a

@@ -42,4 +42,3 @@ void veil_result_failed_checks(const json_t *result, char *out, size_t len)
 	json_object_foreach(json_object_get(result, "submods"), name, part)
 	    failed_in(part, name, out, len, &used);
 }
-
