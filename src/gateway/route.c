@@ -45,11 +45,11 @@ static void on_done(void *user, gw_worker *w, const gw_forward_result *res)
 {
 	route_ctx *c = user;
 	veil_gateway *g = c->g;
-	gw_outcome out = res->failed				 ? GW_OUT_WORKER_ERROR
-			 : res->status >= 500			 ? GW_OUT_WORKER_ERROR
-			 : res->status == 429			 ? GW_OUT_RATE_LIMITED
-			 : res->status >= 400			 ? GW_OUT_CLIENT_ERROR
-								 : GW_OUT_OK;
+	gw_outcome out = res->failed          ? GW_OUT_WORKER_ERROR
+			 : res->status >= 500 ? GW_OUT_WORKER_ERROR
+			 : res->status == 429 ? GW_OUT_RATE_LIMITED
+			 : res->status >= 400 ? GW_OUT_CLIENT_ERROR
+					      : GW_OUT_OK;
 
 	gw_metrics_request(g->metrics, c->route, c->tier, out,
 			   res->seconds > 0 ? res->seconds : gw_metrics_clock() - c->t0);
@@ -81,12 +81,14 @@ static bool admit_key(veil_gateway *g, veil_http_request *r, route_ctx *c)
 
 	if (g->accounts == NULL)
 		return true;
-	veil_err err = gw_accounts_auth(g->accounts, veil_http_header(r, "Authorization"), &c->account);
+	veil_err err =
+	    gw_accounts_auth(g->accounts, veil_http_header(r, "Authorization"), &c->account);
 
 	if (err != VEIL_OK && err != VEIL_E_USAGE && err != VEIL_E_NOT_FOUND) {
 		/* The database failed: its detail names files, not for clients. */
 		gw_log(g, "accounts.failed", json_pack("{s:s}", "reason", veil_err_detail()));
-		gw_reply_error(r, 500, "server_error", "internal", "the API key cannot be checked now");
+		gw_reply_error(r, 500, "server_error", "internal",
+			       "the API key cannot be checked now");
 		return false;
 	}
 	if (err != VEIL_OK) {
@@ -148,8 +150,7 @@ static bool is_ohttp(const char *ct)
 			      strcasecmp(ct, VEIL_OHTTP_CHUNKED_REQ_TYPE) == 0);
 }
 
-static void forward(veil_gateway *g, veil_http_request *r, route_ctx *c, gw_worker *w,
-		    bool meter)
+static void forward(veil_gateway *g, veil_http_request *r, route_ctx *c, gw_worker *w, bool meter)
 {
 	size_t len;
 	const uint8_t *body = veil_http_body(r, &len);
@@ -266,12 +267,11 @@ static void route_openai(veil_http_request *r, veil_gateway *g, gw_route route)
 			gw_metrics_request(g->metrics, c->route, 0, GW_OUT_NO_WORKER, 0);
 			if (veil_http_add_header(r, "Retry-After", "5") != VEIL_OK)
 				veil_err_clear();
-			gw_reply_error(r, any ? 503 : 404,
-				       any ? "server_error" : "invalid_request_error",
-				       any ? "no_worker" : "model_not_found",
-				       any ? "no worker can serve %s now"
-					   : "the model %s is not served here",
-				       c->model);
+			gw_reply_error(
+			    r, any ? 503 : 404, any ? "server_error" : "invalid_request_error",
+			    any ? "no_worker" : "model_not_found",
+			    any ? "no worker can serve %s now" : "the model %s is not served here",
+			    c->model);
 		}
 		free(c);
 		return;
