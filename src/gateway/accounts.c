@@ -16,22 +16,19 @@
  *                completion_tokens, receipts, opaque): the totals of each
  *                account, UTC day, model and tier (accounts_meter.c)
  *
- * Durability as the key broker's store (docs/store.md): WAL with
- * synchronous=FULL, so a created key is on stable storage when the command
- * prints it, and a flush that returned is kept. The file is created 0600:
- * it holds no key, but who calls the gateway how much is nobody else's
- * business. A file that fails SQLite's quick_check is refused.
+ * Durability as the key broker's store (docs/store.md), through the same
+ * opening code (core/sqlite_util.c): WAL with synchronous=FULL, so a
+ * created key is on stable storage when the command prints it, and a flush
+ * that returned is kept. The file is created 0600: it holds no key, but who
+ * calls the gateway how much is nobody else's business. A file that fails
+ * SQLite's quick_check is refused.
  *
  * SQL: only the constant strings here, prepared once; values are always
  * bound.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <openssl/rand.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "gateway/accounts_internal.h"
 #include "veil/codec.h"
@@ -39,8 +36,6 @@
 #include "veil/secret.h"
 #include "veil/timeutil.h"
 
-/* How long a write waits for another process's lock before failing. */
-#define GWA_BUSY_TIMEOUT_MS 5000
 /* The random bytes of a key. */
 #define GWA_KEY_RANDOM 32
 
@@ -74,66 +69,50 @@ const char *const gwa_sql[GWA_STMT_COUNT_] = {
 		      "receipts, opaque FROM gw_usage WHERE account = ?1",
 };
 
-/* Schema steps: step i takes the schema from version i to i + 1. Never
- * edit a published step; add one. */
-static const char *const migrations[] = {
-    "CREATE TABLE gw_accounts (id INTEGER PRIMARY KEY, "
-    "name TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 64), "
-    "key_hash BLOB NOT NULL UNIQUE CHECK (length(key_hash) = 32), "
-    "rpm INTEGER NOT NULL CHECK (rpm BETWEEN 0 AND 4294967295), "
-    "tpm INTEGER NOT NULL CHECK (tpm BETWEEN 0 AND 4294967295), "
-    "created INTEGER NOT NULL, revoked INTEGER) STRICT;"
-    "CREATE TABLE gw_usage (account INTEGER NOT NULL, "
-    "day TEXT NOT NULL CHECK (length(day) = 10), "
-    "model TEXT NOT NULL CHECK (length(model) BETWEEN 1 AND 128), "
-    "tier TEXT NOT NULL CHECK (tier IN ('plain', 'confidential')), "
-    "requests INTEGER NOT NULL CHECK (requests >= 0), ok INTEGER NOT NULL CHECK (ok >= 0), "
-    "prompt_tokens INTEGER NOT NULL CHECK (prompt_tokens >= 0), "
-    "completion_tokens INTEGER NOT NULL CHECK (completion_tokens >= 0), "
-    "receipts INTEGER NOT NULL CHECK (receipts >= 0), "
-    "opaque INTEGER NOT NULL CHECK (opaque >= 0), "
-    "PRIMARY KEY (account, day, model, tier)) STRICT;",
+/* Schema steps (core/sqlite_util.h): step i takes the schema from
+ * version i to i + 1. Never edit a published step; add one. */
+static const sqlu_step migrations[] = {
+    {.what = "creating the accounts tables",
+     .sql = "CREATE TABLE gw_accounts (id INTEGER PRIMARY KEY, "
+	    "name TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 64), "
+	    "key_hash BLOB NOT NULL UNIQUE CHECK (length(key_hash) = 32), "
+	    "rpm INTEGER NOT NULL CHECK (rpm BETWEEN 0 AND 4294967295), "
+	    "tpm INTEGER NOT NULL CHECK (tpm BETWEEN 0 AND 4294967295), "
+	    "created INTEGER NOT NULL, revoked INTEGER) STRICT;"
+	    "CREATE TABLE gw_usage (account INTEGER NOT NULL, "
+	    "day TEXT NOT NULL CHECK (length(day) = 10), "
+	    "model TEXT NOT NULL CHECK (length(model) BETWEEN 1 AND 128), "
+	    "tier TEXT NOT NULL CHECK (tier IN ('plain', 'confidential')), "
+	    "requests INTEGER NOT NULL CHECK (requests >= 0), ok INTEGER NOT NULL CHECK (ok >= 0), "
+	    "prompt_tokens INTEGER NOT NULL CHECK (prompt_tokens >= 0), "
+	    "completion_tokens INTEGER NOT NULL CHECK (completion_tokens >= 0), "
+	    "receipts INTEGER NOT NULL CHECK (receipts >= 0), "
+	    "opaque INTEGER NOT NULL CHECK (opaque >= 0), "
+	    "PRIMARY KEY (account, day, model, tier)) STRICT;"},
 };
-#define GWA_SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
+
+const sqlu_kind gwa_kind = {
+    .noun = "accounts",
+    .wal_hint = "the gateway and veil gateway key share it through WAL, which needs a local "
+		"file system",
+    .version_table = "gw_accounts_schema",
+    .steps = migrations,
+    .nsteps = (int)(sizeof migrations / sizeof migrations[0]),
+    /* Values are checked before they are bound, and the one constraint a
+     * caller can hit (a taken name) is told apart where it can happen
+     * (gw_accounts_create); anything else is the file's or another
+     * process's doing. */
+    .constraint_err = VEIL_E_IO,
+};
 
 veil_err gwa_fail(gw_accounts *a, int rc, const char *what)
 {
-	veil_err err;
-
-	switch (rc & 0xff) {
-	case SQLITE_NOMEM:
-		err = VEIL_E_NOMEM;
-		break;
-	case SQLITE_CORRUPT:
-	case SQLITE_NOTADB:
-		err = VEIL_E_MALFORMED;
-		break;
-	default: /* BUSY, IOERR, FULL, READONLY, CANTOPEN, ... */
-		err = VEIL_E_IO;
-		break;
-	}
-	return veil_fail(err, "accounts %s: %s: %s (SQLite error %d)", a->path, what,
-			 a->db != NULL ? sqlite3_errmsg(a->db) : sqlite3_errstr(rc), rc);
-}
-
-void gwa_done(sqlite3_stmt *st)
-{
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	return sqlu_fail(&gwa_kind, a->path, a->db, rc, what);
 }
 
 veil_err gwa_exec(gw_accounts *a, enum gwa_stmt which, const char *what)
 {
-	int rc = sqlite3_step(a->st[which]);
-
-	gwa_done(a->st[which]);
-	return rc == SQLITE_DONE ? VEIL_OK : gwa_fail(a, rc, what);
-}
-
-void gwa_rollback(gw_accounts *a)
-{
-	(void)sqlite3_step(a->st[GWA_ROLLBACK]);
-	gwa_done(a->st[GWA_ROLLBACK]);
+	return sqlu_exec(&gwa_kind, a->path, a->db, a->st[which], what);
 }
 
 bool gwa_name_valid(const char *name)
@@ -171,125 +150,10 @@ veil_err gwa_row_account(gw_accounts *a, sqlite3_stmt *st, gw_account *out)
 	return VEIL_OK;
 }
 
-static veil_err gwa_run(gw_accounts *a, const char *sql, const char *what)
-{
-	int rc = sqlite3_exec(a->db, sql, NULL, NULL, NULL);
-
-	return rc == SQLITE_OK ? VEIL_OK : gwa_fail(a, rc, what);
-}
-
-/* Runs a constant pragma; its first column as text in buf ("" for none). */
-static veil_err gwa_pragma(gw_accounts *a, const char *sql, char *buf, size_t cap)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(a->db, sql, -1, &st, NULL);
-	veil_err err = VEIL_OK;
-
-	buf[0] = 0;
-	if (rc != SQLITE_OK)
-		return gwa_fail(a, rc, sql);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		const unsigned char *s = sqlite3_column_text(st, 0);
-		snprintf(buf, cap, "%s", s != NULL ? (const char *)s : "");
-		rc = sqlite3_step(st);
-	}
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		err = gwa_fail(a, rc, sql);
-	sqlite3_finalize(st);
-	return err;
-}
-
-static veil_err gwa_settings(gw_accounts *a)
-{
-	char v[256];
-
-	/* A file SQLite itself finds damaged is refused, never repaired. */
-	TRY(gwa_pragma(a, "PRAGMA quick_check", v, sizeof v));
-	ENSURE(strcmp(v, "ok") == 0, VEIL_E_MALFORMED,
-	       "accounts %s failed its integrity check (%s); restore it from a backup", a->path, v);
-	TRY(gwa_pragma(a, "PRAGMA journal_mode = WAL", v, sizeof v));
-	ENSURE(strcmp(v, "wal") == 0, VEIL_E_IO,
-	       "accounts %s: cannot use write-ahead logging (journal mode is %s); the gateway and "
-	       "veil gateway key share it through WAL, which needs a local file system",
-	       a->path, v);
-	TRY(gwa_pragma(a, "PRAGMA synchronous = FULL", v, sizeof v));
-	TRY(gwa_pragma(a, "PRAGMA synchronous", v, sizeof v));
-	ENSURE(strcmp(v, "2") == 0, VEIL_E_IO, "accounts %s: synchronous=FULL did not take",
-	       a->path);
-	return VEIL_OK;
-}
-
-static veil_err gwa_version(gw_accounts *a, int *version)
-{
-	sqlite3_stmt *st = NULL;
-	int rc;
-	veil_err err = VEIL_OK;
-
-	*version = 0;
-	rc = sqlite3_prepare_v2(a->db, "SELECT version FROM gw_accounts_schema WHERE id = 1", -1,
-				&st, NULL);
-	if (rc != SQLITE_OK)
-		return gwa_fail(a, rc, "reading the schema version");
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*version = sqlite3_column_int(st, 0);
-	else if (rc != SQLITE_DONE)
-		err = gwa_fail(a, rc, "reading the schema version");
-	sqlite3_finalize(st);
-	return err;
-}
-
-/* Brings the schema up to date in one write transaction, so that the
- * gateway and the CLI opening a new file at once do not both create it. */
-static veil_err gwa_migrate(gw_accounts *a)
-{
-	char sql[96];
-	int version = 0;
-	veil_err err = VEIL_OK;
-
-	TRY(gwa_run(a, "BEGIN IMMEDIATE", "starting the schema transaction"));
-	CHECK(gwa_run(a,
-		      "CREATE TABLE IF NOT EXISTS gw_accounts_schema (id INTEGER PRIMARY KEY "
-		      "CHECK (id = 1), version INTEGER NOT NULL) STRICT",
-		      "creating the schema table"));
-	CHECK(gwa_version(a, &version));
-	CHECK_THAT(version >= 0 && version <= GWA_SCHEMA_VERSION, VEIL_E_UNSUPPORTED,
-		   "accounts %s has schema version %d; this build knows versions up to %d (use a "
-		   "newer veil)",
-		   a->path, version, GWA_SCHEMA_VERSION);
-	for (int v = version; v < GWA_SCHEMA_VERSION; v++)
-		CHECK(gwa_run(a, migrations[v], "creating the accounts tables"));
-	if (version != GWA_SCHEMA_VERSION) {
-		snprintf(sql, sizeof sql,
-			 "INSERT OR REPLACE INTO gw_accounts_schema (id, version) VALUES (1, %d)",
-			 GWA_SCHEMA_VERSION);
-		CHECK(gwa_run(a, sql, "recording the schema version"));
-	}
-	CHECK(gwa_run(a, "COMMIT", "committing the schema"));
-out:
-	if (err != VEIL_OK)
-		(void)sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
-	return err;
-}
-
-static veil_err gwa_prepare(gw_accounts *a)
-{
-	for (int i = 0; i < GWA_STMT_COUNT_; i++) {
-		int rc = sqlite3_prepare_v3(a->db, gwa_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-					    &a->st[i], NULL);
-		if (rc != SQLITE_OK)
-			return gwa_fail(a, rc, gwa_sql[i]);
-	}
-	return VEIL_OK;
-}
-
 /* Frees what open made, whatever it got to (the locks all exist). */
 static void gwa_free(gw_accounts *a)
 {
-	for (int i = 0; i < GWA_STMT_COUNT_; i++)
-		sqlite3_finalize(a->st[i]);
-	sqlite3_close(a->db);
+	sqlu_close(a->db, a->st, GWA_STMT_COUNT_);
 	gwa_limit_clear(a);
 	gwa_meter_clear(a);
 	free(a->cache);
@@ -332,18 +196,10 @@ veil_err gw_accounts_open(const char *path, gw_accounts **out)
 {
 	gw_accounts *a = NULL;
 	veil_err err = VEIL_OK;
-	int rc, fd;
 
 	ENSURE(out != NULL, VEIL_E_USAGE, "gw_accounts_open: no output given");
 	*out = NULL;
 	ENSURE(path != NULL && *path != 0, VEIL_E_USAGE, "accounts: no database path");
-	ENSURE(sqlite3_threadsafe() != 0, VEIL_E_UNSUPPORTED,
-	       "accounts: this SQLite library is built without thread support");
-	/* Created 0600 before SQLite would make it 0644; its -wal and -shm
-	 * files take the same mode. An existing file keeps its mode. */
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	ENSURE(fd >= 0, VEIL_E_IO, "accounts: cannot open %s: %s", path, strerror(errno));
-	close(fd);
 	a = calloc(1, sizeof *a);
 	ENSURE(a != NULL, VEIL_E_NOMEM, "out of memory");
 	if (gwa_locks_init(a) != VEIL_OK) {
@@ -354,16 +210,9 @@ veil_err gw_accounts_open(const char *path, gw_accounts **out)
 	a->path = strdup(path);
 	a->cache = calloc(VEIL_GW_AUTH_CACHE_SLOTS, sizeof *a->cache);
 	CHECK_THAT(a->path != NULL && a->cache != NULL, VEIL_E_NOMEM, "out of memory");
-	rc = sqlite3_open_v2(
-	    path, &a->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-	CHECK_THAT(rc == SQLITE_OK, rc == SQLITE_NOMEM ? VEIL_E_NOMEM : VEIL_E_IO,
-		   "accounts: cannot open %s: %s", path,
-		   a->db != NULL ? sqlite3_errmsg(a->db) : sqlite3_errstr(rc));
-	sqlite3_extended_result_codes(a->db, 1);
-	sqlite3_busy_timeout(a->db, GWA_BUSY_TIMEOUT_MS);
-	CHECK(gwa_settings(a));
-	CHECK(gwa_migrate(a));
-	CHECK(gwa_prepare(a));
+	CHECK(sqlu_open(&gwa_kind, path, &a->db));
+	CHECK(sqlu_migrate(&gwa_kind, a->path, a->db, a));
+	CHECK(sqlu_prepare(&gwa_kind, a->path, a->db, gwa_sql, a->st, GWA_STMT_COUNT_));
 	*out = a;
 	a = NULL;
 out:
@@ -418,7 +267,7 @@ veil_err gw_accounts_create(gw_accounts *a, const char *name, uint32_t rpm, uint
 	sqlite3_bind_int64(st, 4, tpm);
 	sqlite3_bind_int64(st, 5, veil_time_now());
 	rc = sqlite3_step(st);
-	gwa_done(st);
+	sqlu_done(st);
 	if (rc != SQLITE_DONE) {
 		/* The name is the only UNIQUE a caller can hit (two equal
 		 * random keys do not happen). */
@@ -451,7 +300,7 @@ veil_err gw_accounts_revoke(gw_accounts *a, const char *name)
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, veil_time_now());
 	rc = sqlite3_step(st);
-	gwa_done(st);
+	sqlu_done(st);
 	err = rc == SQLITE_DONE ? VEIL_OK : gwa_fail(a, rc, "revoking the account");
 	pthread_mutex_unlock(&a->db_lock);
 	/* This handle's cache forgets the key at once; after the update, so
@@ -482,7 +331,7 @@ veil_err gw_accounts_find(gw_accounts *a, const char *name, gw_account *out)
 		    veil_fail(VEIL_E_NOT_FOUND, "accounts %s: no account named %s", a->path, name);
 	else
 		err = gwa_fail(a, rc, "looking up the account");
-	gwa_done(st);
+	sqlu_done(st);
 	pthread_mutex_unlock(&a->db_lock);
 	return err;
 }
@@ -531,7 +380,7 @@ veil_err gw_accounts_list(gw_accounts *a, json_t **out)
 	if (rc != SQLITE_DONE)
 		err = gwa_fail(a, rc, "listing the accounts");
 out:
-	gwa_done(st);
+	sqlu_done(st);
 	pthread_mutex_unlock(&a->db_lock);
 	if (err != VEIL_OK) {
 		json_decref(list);

@@ -139,7 +139,7 @@ static veil_err gwa_lookup(gw_accounts *a, const uint8_t hash[32], enum gwa_key_
 	} else {
 		err = gwa_fail(a, rc, "looking up an API key");
 	}
-	gwa_done(st);
+	sqlu_done(st);
 	pthread_mutex_unlock(&a->db_lock);
 	return err;
 }

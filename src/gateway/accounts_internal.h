@@ -21,6 +21,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 
+#include "core/sqlite_util.h"
 #include "gateway/accounts.h"
 
 /* The statements run after open, prepared once. */
@@ -94,16 +95,17 @@ struct gw_accounts {
 
 extern const char *const gwa_sql[GWA_STMT_COUNT_];
 
+/* What the accounts file is to core/sqlite_util.c: its messages, schema
+ * steps and error mapping (accounts.c). */
+extern const sqlu_kind gwa_kind;
+
 /* A veil_err for a failed SQLite call, with SQLite's message; call with
- * `db` held (the message belongs to the connection). */
+ * `db` held (the message belongs to the connection). Statements are reset
+ * with sqlu_done and transactions rolled back with sqlu_rollback
+ * (core/sqlite_util.h). */
 veil_err gwa_fail(gw_accounts *a, int rc, const char *what);
-/* Resets a statement and drops its bindings. */
-void gwa_done(sqlite3_stmt *st);
 /* Runs a statement that returns no rows. */
 VEIL_MUST_CHECK veil_err gwa_exec(gw_accounts *a, enum gwa_stmt which, const char *what);
-/* Rolls back the open transaction, if any, keeping the detail of the
- * failure that led to it. */
-void gwa_rollback(gw_accounts *a);
 
 /* [A-Za-z0-9._-]{1,64} */
 bool gwa_name_valid(const char *name);

@@ -220,7 +220,7 @@ static veil_err gwa_write(gw_accounts *a, const gwa_counter *c)
 	sqlite3_bind_int64(st, 9, (int64_t)c->receipts);
 	sqlite3_bind_int64(st, 10, (int64_t)c->opaque);
 	rc = sqlite3_step(st);
-	gwa_done(st);
+	sqlu_done(st);
 	return rc == SQLITE_DONE ? VEIL_OK : gwa_fail(a, rc, "adding usage");
 }
 
@@ -276,7 +276,7 @@ veil_err gw_accounts_flush(gw_accounts *a)
 	if (err == VEIL_OK)
 		err = gwa_exec(a, GWA_COMMIT, "committing usage");
 	if (err != VEIL_OK) {
-		gwa_rollback(a);
+		sqlu_rollback(a->st[GWA_ROLLBACK]);
 		goto out;
 	}
 	pthread_mutex_lock(&a->meter_lock);

@@ -171,7 +171,7 @@ veil_err gw_accounts_usage(gw_accounts *a, const gw_account *acct, json_t **out)
 		err = gwa_rows_stored(a, st, &rows);
 	if (err == VEIL_OK && rc != SQLITE_DONE)
 		err = gwa_fail(a, rc, "reading usage");
-	gwa_done(st);
+	sqlu_done(st);
 	if (err == VEIL_OK)
 		err = gwa_rows_live(a, acct->id, &rows);
 	pthread_mutex_unlock(&a->db_lock);

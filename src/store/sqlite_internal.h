@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 
+#include "core/sqlite_util.h"
 #include "store/store_internal.h"
 
 /* Every statement the back end runs, prepared once at open. */
@@ -57,15 +58,15 @@ typedef struct sq_store {
 extern const char *const sq_sql[SQ_STMT_COUNT_];
 extern const store_ops sq_ops;
 
+/* What the store is to core/sqlite_util.c: its messages, schema steps
+ * and error mapping (sqlite.c). */
+extern const sqlu_kind sq_kind;
+
 /* A veil_err for a failed SQLite call, with SQLite's message; call with
- * the lock held (the message belongs to the connection). */
+ * the lock held (the message belongs to the connection). Statements are
+ * reset with sqlu_done and transactions rolled back with sqlu_rollback
+ * (core/sqlite_util.h). */
 veil_err sq_fail(sq_store *q, int rc, const char *what);
-/* Resets a statement after use and drops its bindings, so no caller
- * buffer stays referenced. */
-void sq_done(sqlite3_stmt *st);
-/* Rolls back the open transaction, if any, keeping the error detail of
- * the failure that led to it. */
-void sq_rollback(sq_store *q);
 /* Runs a statement that returns no rows (BEGIN, COMMIT, ...). */
 VEIL_MUST_CHECK veil_err sq_exec(sq_store *q, enum sq_stmt which, const char *what);
 

@@ -68,7 +68,7 @@ static sqlite3_stmt *op_begin(sq_store *q, enum sq_stmt which)
 
 static void op_end(sq_store *q, sqlite3_stmt *st)
 {
-	sq_done(st);
+	sqlu_done(st);
 	pthread_mutex_unlock(&q->lock);
 }
 
@@ -242,7 +242,7 @@ static veil_err secret_insert_get(void *be, const char *name, const store_blob *
 	bind_text(st, 1, name);
 	bind_blob(st, 2, sealed->p, sealed->len);
 	rc = sqlite3_step(st);
-	sq_done(st);
+	sqlu_done(st);
 	if (rc != SQLITE_DONE) {
 		err = sq_fail(q, rc, "storing a secret");
 		goto out;
@@ -250,12 +250,12 @@ static veil_err secret_insert_get(void *be, const char *name, const store_blob *
 	st = q->st[SQ_SECRET_GET];
 	bind_text(st, 1, name);
 	err = row_blob(q, st, SEALED_MAX, "secret", stored);
-	sq_done(st);
+	sqlu_done(st);
 	CHECK(err);
 	CHECK(sq_exec(q, SQ_COMMIT, "committing a secret"));
 out:
 	if (err != VEIL_OK)
-		sq_rollback(q);
+		sqlu_rollback(q->st[SQ_ROLLBACK]);
 	pthread_mutex_unlock(&q->lock);
 	return err;
 }
@@ -296,7 +296,7 @@ static veil_err ses_create(void *be, const veil_store_session *sess)
 		err = veil_fail(VEIL_E_USAGE, "a session with this id exists already");
 	else if (err == VEIL_OK && rc != SQLITE_DONE)
 		err = sq_fail(q, rc, "creating a session");
-	sq_done(st);
+	sqlu_done(st);
 	if (session_sync(q, false) != VEIL_OK)
 		err = VEIL_E_IO;
 	pthread_mutex_unlock(&q->lock);
@@ -365,7 +365,7 @@ static veil_err ses_get(void *be, const char *id, int64_t now, veil_store_sessio
 	err = ses_find(q, st, id);
 	if (err == VEIL_OK)
 		err = ses_row(q, st, id, out);
-	sq_done(st);
+	sqlu_done(st);
 	if (err == VEIL_OK && out->expires <= now) {
 		/* Expired: gone for good. The DELETE repeats the time test, so
 		 * a session another replica just extended is not removed. */
@@ -373,7 +373,7 @@ static veil_err ses_get(void *be, const char *id, int64_t now, veil_store_sessio
 		bind_text(st, 1, id);
 		sqlite3_bind_int64(st, 2, now);
 		rc = sqlite3_step(st);
-		sq_done(st);
+		sqlu_done(st);
 		err = rc == SQLITE_DONE ? veil_fail(VEIL_E_EXPIRED, "the session has expired")
 					: sq_fail(q, rc, "deleting an expired session");
 	}
@@ -399,7 +399,7 @@ static veil_err ses_attest(void *be, const char *id, const uint8_t nonce[32], co
 	bind_blob(st, 6, nonce, 32);
 	err = session_sync(q, true);
 	rc = err == VEIL_OK ? sqlite3_step(st) : SQLITE_DONE;
-	sq_done(st);
+	sqlu_done(st);
 	if (session_sync(q, false) != VEIL_OK)
 		err = VEIL_E_IO;
 	if (err == VEIL_OK && rc != SQLITE_DONE) {
@@ -415,7 +415,7 @@ static veil_err ses_attest(void *be, const char *id, const uint8_t nonce[32], co
 		else if (err == VEIL_OK)
 			err = veil_fail(VEIL_E_MISMATCH,
 					"the attestation is for another nonce than the session's");
-		sq_done(st);
+		sqlu_done(st);
 	}
 	pthread_mutex_unlock(&q->lock);
 	return err;

@@ -18,6 +18,7 @@
 #include <sqlite3.h>
 #include <stdbool.h>
 
+#include "core/sqlite_util.h"
 #include "tlog/tlog_internal.h"
 
 /* The statements the log runs after open, prepared once. */
@@ -46,12 +47,14 @@ struct veil_tlog {
 
 extern const char *const tl_sql[TL_STMT_COUNT_];
 
+/* What the log is to core/sqlite_util.c: its messages, schema steps and
+ * error mapping (log.c). */
+extern const sqlu_kind tl_kind;
+
 /* A veil_err for a failed SQLite call, with SQLite's message; call with
- * `write` held (the message belongs to the connection). */
+ * `write` held (the message belongs to the connection). Statements are
+ * reset with sqlu_done (core/sqlite_util.h). */
 veil_err tl_fail(veil_tlog *t, int rc, const char *what);
-/* Resets a statement and drops its bindings (no caller buffer stays
- * referenced). */
-void tl_done(sqlite3_stmt *st);
 /* Runs a statement that returns no rows. */
 VEIL_MUST_CHECK veil_err tl_exec(veil_tlog *t, enum tl_stmt which, const char *what);
 

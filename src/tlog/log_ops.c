@@ -49,7 +49,7 @@ static veil_err store_entry(veil_tlog *t, uint64_t i, const veil_tlog_hash leaf,
 	bind_blob(ins, 2, leaf, VEIL_TLOG_HASH_LEN);
 	bind_blob(ins, 3, entry, len);
 	rc = sqlite3_step(ins);
-	tl_done(ins);
+	sqlu_done(ins);
 	if (rc != SQLITE_DONE) {
 		/* A taken index (UNIQUE constraint) means another writer. */
 		err =
@@ -60,7 +60,7 @@ static veil_err store_entry(veil_tlog *t, uint64_t i, const veil_tlog_hash leaf,
 	bind_blob(head, 2, root, VEIL_TLOG_HASH_LEN);
 	sqlite3_bind_int64(head, 3, (sqlite3_int64)i);
 	rc = sqlite3_step(head);
-	tl_done(head);
+	sqlu_done(head);
 	if (rc != SQLITE_DONE) {
 		err = tl_fail(t, rc, "recording the tree head");
 		goto out;
@@ -77,8 +77,7 @@ static veil_err store_entry(veil_tlog *t, uint64_t i, const veil_tlog_hash leaf,
 	}
 	return VEIL_OK;
 out:
-	(void)sqlite3_step(t->st[TL_ROLLBACK]);
-	tl_done(t->st[TL_ROLLBACK]);
+	sqlu_rollback(t->st[TL_ROLLBACK]);
 	return err;
 }
 
@@ -208,7 +207,7 @@ veil_err veil_tlog_entry(veil_tlog *t, uint64_t index, uint8_t **data, size_t *l
 	} else {
 		err = tl_fail(t, rc, "reading an entry");
 	}
-	tl_done(st);
+	sqlu_done(st);
 	pthread_mutex_unlock(&t->write);
 	CHECK(err);
 	CHECK(tlog_hash_leaf(&h, buf, n, got));
