@@ -60,8 +60,14 @@ static void reply_json(veil_http_deferred *d, int status, json_t *body)
 }
 
 static void refuse(veil_gateway *g, veil_http_deferred *d, const gw_pending *p, int status,
-		   const char *code, const char *why)
+		   const char *code, const char *reason)
 {
+	char why[VEIL_ERR_DETAIL_MAX];
+
+	/* The reason may quote the evidence, cut by a cap: jansson would
+	 * refuse a cut character and the log line would be lost. */
+	snprintf(why, sizeof why, "%s", reason);
+	gw_text_clean(why);
 	gw_metrics_refused(g->metrics, code);
 	gw_metrics_request(g->metrics, GW_ROUTE_JOIN, 1, GW_OUT_CLIENT_ERROR, 0);
 	gw_log(g, "join.refused",
@@ -76,9 +82,11 @@ static bool health_ok(const char *url)
 {
 	char full[VEIL_GW_URL_MAX + 16];
 	veil_http_client_response resp;
-	veil_http_client_request req = {
-	    .url = full, .timeout_ms = 3000, .connect_timeout_ms = 2000, .max_body = 4096,
-	    .no_proxy = true};
+	veil_http_client_request req = {.url = full,
+					.timeout_ms = 3000,
+					.connect_timeout_ms = 2000,
+					.max_body = 4096,
+					.no_proxy = true};
 	bool ok;
 
 	snprintf(full, sizeof full, "%s/healthz", url);
@@ -162,8 +170,8 @@ static void finish_join(veil_gateway *g, gw_job *j)
 	w->att = att;
 	memset(&att, 0, sizeof att);
 	w->admitted_ms = w->attested_ms = gw_now_ms();
-	w->next_attest_ms = w->admitted_ms + (int64_t)g->config.reattest_s * 1000;
-	w->next_health_ms = w->admitted_ms + (int64_t)g->config.health_s * 1000;
+	w->next_attest_ms = gw_mono_ms() + (int64_t)g->config.reattest_s * 1000;
+	w->next_health_ms = gw_mono_ms() + (int64_t)g->config.health_s * 1000;
 	/* Logged first: a worker the log does not show is never routed to. */
 	if (gw_log_worker(g, "admission", w, &w->att, NULL, &w->log_index) != VEIL_OK) {
 		refuse(g, j->d, &j->p, 500, "log", veil_err_detail());
@@ -183,9 +191,9 @@ static void finish_join(veil_gateway *g, gw_job *j)
 	gw_metrics_admission(g->metrics);
 	gw_metrics_request(g->metrics, GW_ROUTE_JOIN, 1, GW_OUT_OK, 0);
 	gw_log(g, "worker.admitted",
-	       json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "worker", w->id, "url", w->url,
-			 "model", w->att.model, "tee", w->att.tee, "log_index",
-			 (json_int_t)w->log_index, "receipt_kid", w->att.receipt_kid));
+	       json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "worker", w->id, "url", w->url, "model",
+			 w->att.model, "tee", w->att.tee, "log_index", (json_int_t)w->log_index,
+			 "receipt_kid", w->att.receipt_kid));
 	veil_hex_encode(lease, sizeof lease, lease_hex);
 	reply_json(j->d, 200,
 		   json_pack("{s:b, s:s, s:I, s:s, s:i}", "admitted", 1, "worker", w->id,
@@ -199,19 +207,24 @@ out:
 	gw_attested_clear(&again);
 }
 
-void gw_remove(veil_gateway *g, gw_worker *w, const char *kind, const char *reason)
+void gw_remove(veil_gateway *g, gw_worker *w, const char *kind, const char *why)
 {
 	uint64_t idx = 0;
+	char reason[VEIL_ERR_DETAIL_MAX];
 
 	if (!gw_registry_remove(&g->reg, w))
 		return; /* already gone: logged by whoever removed it */
+	/* As in refuse: a cut character would drop the reason from the log
+	 * entry and the log line. */
+	snprintf(reason, sizeof reason, "%s", why);
+	gw_text_clean(reason);
 	if (w->confidential && gw_log_worker(g, kind, w, NULL, reason, &idx) != VEIL_OK)
-		gw_log(g, "log.failed", json_pack("{s:s, s:s}", "worker", w->id, "reason",
-						  veil_err_detail()));
+		gw_log(g, "log.failed",
+		       json_pack("{s:s, s:s}", "worker", w->id, "reason", veil_err_detail()));
 	gw_metrics_removal(g->metrics);
 	gw_log(g, strcmp(kind, "leave") == 0 ? "worker.left" : "worker.removed",
-	       json_pack("{s:s, s:s, s:s, s:I}", "worker", w->id, "url", w->url, "reason",
-			 reason, "log_index", (json_int_t)idx));
+	       json_pack("{s:s, s:s, s:s, s:I}", "worker", w->id, "url", w->url, "reason", reason,
+			 "log_index", (json_int_t)idx));
 }
 
 /* Re-attestation: fresh evidence from the worker's URL, the same worker
@@ -270,9 +283,11 @@ static bool plain_models(veil_gateway *g, gw_worker *w)
 {
 	char full[VEIL_GW_URL_MAX + 16], models[VEIL_GW_MODELS_PER_WORKER][GW_MODEL_MAX + 1];
 	veil_http_client_response resp;
-	veil_http_client_request req = {
-	    .url = full, .timeout_ms = 3000, .connect_timeout_ms = 2000, .max_body = 65536,
-	    .no_proxy = true};
+	veil_http_client_request req = {.url = full,
+					.timeout_ms = 3000,
+					.connect_timeout_ms = 2000,
+					.max_body = 65536,
+					.no_proxy = true};
 	json_t *doc = NULL, *m;
 	size_t i, n = 0;
 	bool ok = false;
@@ -335,7 +350,7 @@ static void tick(veil_gateway *g)
 {
 	size_t n;
 	gw_worker **ws = gw_registry_snapshot(&g->reg, &n);
-	int64_t now = gw_now_ms();
+	int64_t now = gw_mono_ms();
 
 	for (size_t i = 0; i < n && !g->stopping; i++) {
 		gw_worker *w = ws[i];
@@ -393,7 +408,7 @@ static veil_err add_plain_workers(veil_gateway *g)
  * keeps them for the next one (accounts.h). */
 static void flush_usage(veil_gateway *g, int64_t *last)
 {
-	int64_t now = gw_now_ms();
+	int64_t now = gw_mono_ms();
 
 	if (g->accounts == NULL || now - *last < 1000)
 		return;
@@ -414,13 +429,16 @@ static void *admin_main(void *arg)
 			g->jobs = j->next;
 			if (g->jobs == NULL)
 				g->jobs_tail = &g->jobs;
-			pthread_mutex_unlock(&g->admin_mu);
-			finish_join(g, j);
-			job_free(j);
-			pthread_mutex_lock(&g->admin_mu);
-			continue;
+			g->job_count--;
 		}
 		pthread_mutex_unlock(&g->admin_mu);
+		/* One join, then whatever checks are due: anyone may post
+		 * evidence, and a stream of joins must not hold off the
+		 * re-attestation and health checks of the admitted workers. */
+		if (j != NULL) {
+			finish_join(g, j);
+			job_free(j);
+		}
 		tick(g);
 		flush_usage(g, &flushed);
 		pthread_mutex_lock(&g->admin_mu);
@@ -444,6 +462,7 @@ static void *admin_main(void *arg)
 		job_free(j);
 	}
 	g->jobs_tail = &g->jobs;
+	g->job_count = 0;
 	pthread_mutex_unlock(&g->admin_mu);
 	return NULL;
 }
@@ -485,13 +504,20 @@ veil_err gw_admin_join(veil_gateway *g, veil_http_deferred *d, const gw_pending 
 	j->p = *p;
 	j->d = d;
 	pthread_mutex_lock(&g->admin_mu);
-	if (g->stopping) {
+	if (g->stopping || g->job_count >= VEIL_GW_PENDING_MAX) {
+		bool stopping = g->stopping;
 		pthread_mutex_unlock(&g->admin_mu);
 		job_free(j);
-		return veil_fail(VEIL_E_IO, "the gateway is stopping");
+		/* Each queued join holds its evidence (up to
+		 * VEIL_GW_EVIDENCE_MAX): the queue is capped like the
+		 * challenges, since a used challenge frees its slot at once. */
+		return stopping ? veil_fail(VEIL_E_IO, "the gateway is stopping")
+				: veil_fail(VEIL_E_LIMIT, "%d joins wait for judging already",
+					    VEIL_GW_PENDING_MAX);
 	}
 	*g->jobs_tail = j;
 	g->jobs_tail = &j->next;
+	g->job_count++;
 	pthread_cond_broadcast(&g->admin_cv);
 	pthread_mutex_unlock(&g->admin_mu);
 	return VEIL_OK;

@@ -66,25 +66,39 @@ static void h_models(veil_http_request *r, void *user)
 	veil_http_reply_json(r, 200, json_pack("{s:s, s:o}", "object", "list", "data", data));
 }
 
-/* One admitted worker's entry in the attestation list (under reg.mu). */
-static json_t *worker_entry(const gw_worker *w)
+/* What the attestation list needs of a worker that re-attestation may
+ * change, copied under reg.mu; the rest never changes once admitted. */
+typedef struct att_copy {
+	gw_worker *w; /* referenced */
+	uint8_t *bundle;
+	size_t bundle_len;
+	uint64_t log_index;
+	int64_t attested_ms;
+} att_copy;
+
+/* One admitted worker's entry in the attestation list, outside the lock:
+ * parsing every bundle (up to VEIL_GW_EVIDENCE_MAX each) under it would
+ * stall every pick on every loop for as long. */
+static json_t *worker_entry(const att_copy *c)
 {
+	const gw_worker *w = c->w;
 	json_t *ids = json_array(), *ev = NULL;
 
 	for (size_t i = 0; ids != NULL && i < w->att.key_count; i++)
 		json_array_append_new(ids, json_integer(w->att.key_ids[i]));
-	if (w->att.bundle != NULL && veil_json_parse(w->att.bundle, w->att.bundle_len, &ev) != VEIL_OK)
+	if (c->bundle != NULL && veil_json_parse(c->bundle, c->bundle_len, &ev) != VEIL_OK)
 		veil_err_clear();
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:o?}", "worker",
 			 w->id, "url", w->url, "model", w->att.model, "model_sha256",
 			 w->att.model_sha256, "tee", w->att.tee, "receipt_kid", w->att.receipt_kid,
-			 "ohttp_key_ids", ids, "log_index", (json_int_t)w->log_index,
-			 "admitted_at", (json_int_t)w->admitted_ms, "attested_at",
-			 (json_int_t)w->attested_ms, "evidence", ev);
+			 "ohttp_key_ids", ids, "log_index", (json_int_t)c->log_index, "admitted_at",
+			 (json_int_t)w->admitted_ms, "attested_at", (json_int_t)c->attested_ms,
+			 "evidence", ev);
 }
 
-/* worker=ID&nonce=HEX, strictly (either order, each once). */
-static bool relay_query(const char *q, char *id, size_t idlen, char *nonce, size_t nlen)
+/* worker=ID&nonce=HEX, strictly (either order, each once;
+ * gateway_internal.h). */
+bool gw_relay_query_parse(const char *q, char *id, size_t idlen, char *nonce, size_t nlen)
 {
 	id[0] = nonce[0] = '\0';
 	while (q != NULL && *q != '\0') {
@@ -122,7 +136,7 @@ static void relay(veil_gateway *g, veil_http_request *r, const char *q)
 	char id[GW_ID_MAX + 1], nonce[VEIL_WORKER_NONCE_HEX_MAX + 1], target[200];
 	gw_worker *w;
 
-	if (!relay_query(q, id, sizeof id, nonce, sizeof nonce)) {
+	if (!gw_relay_query_parse(q, id, sizeof id, nonce, sizeof nonce)) {
 		gw_metrics_request(g->metrics, GW_ROUTE_ATTESTATION, 1, GW_OUT_CLIENT_ERROR, 0);
 		gw_reply_error(r, 400, "invalid_request_error", "bad_query",
 			       "the query is worker=ID&nonce=HEX (16 to 128 hex digits, an even "
@@ -149,6 +163,8 @@ static void h_attestation(veil_http_request *r, void *user)
 {
 	veil_gateway *g = user;
 	const char *q = veil_http_query(r);
+	att_copy *copies;
+	size_t n = 0;
 	json_t *data;
 
 	if (q != NULL) {
@@ -156,13 +172,37 @@ static void h_attestation(veil_http_request *r, void *user)
 		return;
 	}
 	data = json_array();
+	copies = calloc(VEIL_GW_WORKERS_MAX, sizeof *copies);
+	if (data == NULL || copies == NULL) {
+		json_decref(data);
+		free(copies);
+		gw_reply_error(r, 500, "server_error", "internal", "out of memory");
+		return;
+	}
 	pthread_mutex_lock(&g->reg.mu);
-	for (size_t i = 0; data != NULL && i < g->reg.count; i++) {
+	for (size_t i = 0; i < g->reg.count; i++) {
 		gw_worker *w = g->reg.workers[i];
-		if (w->confidential && atomic_load(&w->state) == GW_ADMITTED)
-			json_array_append_new(data, worker_entry(w));
+		att_copy *c = &copies[n];
+		if (!w->confidential || atomic_load(&w->state) != GW_ADMITTED)
+			continue;
+		c->bundle = w->att.bundle != NULL ? malloc(w->att.bundle_len + 1) : NULL;
+		if (c->bundle != NULL) {
+			memcpy(c->bundle, w->att.bundle, w->att.bundle_len);
+			c->bundle_len = w->att.bundle_len;
+		}
+		c->log_index = w->log_index;
+		c->attested_ms = w->attested_ms;
+		gw_worker_ref(w);
+		c->w = w;
+		n++;
 	}
 	pthread_mutex_unlock(&g->reg.mu);
+	for (size_t i = 0; i < n; i++) {
+		json_array_append_new(data, worker_entry(&copies[i]));
+		free(copies[i].bundle);
+		gw_worker_unref(copies[i].w);
+	}
+	free(copies);
 	gw_metrics_request(g->metrics, GW_ROUTE_ATTESTATION, 1, GW_OUT_OK, 0);
 	veil_http_reply_json(r, 200,
 			     json_pack("{s:s, s:o?, s:I}", "object", "list", "data", data,
@@ -184,7 +224,8 @@ static void h_usage(veil_http_request *r, void *user)
 
 	if (err != VEIL_OK && err != VEIL_E_USAGE && err != VEIL_E_NOT_FOUND) {
 		gw_log(g, "accounts.failed", json_pack("{s:s}", "reason", veil_err_detail()));
-		gw_reply_error(r, 500, "server_error", "internal", "the API key cannot be checked now");
+		gw_reply_error(r, 500, "server_error", "internal",
+			       "the API key cannot be checked now");
 		return;
 	}
 	if (err != VEIL_OK) {

@@ -37,10 +37,10 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <pthread.h>
-#include <sys/queue.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include "gateway/forward.h"
 #include "http/http_internal.h"
@@ -57,6 +57,8 @@
  * is well under this). */
 #define SSE_LINE_MAX (64 * 1024)
 
+typedef struct gw_px gw_px;
+
 typedef struct pool_conn {
 	struct evhttp_connection *conn;
 	int64_t idle_since;
@@ -68,20 +70,38 @@ typedef struct pool_entry {
 	size_t n;
 } pool_entry;
 
-/* One loop thread's connections. */
+/* One loop thread's connections, and its exchanges in flight: when the
+ * loop ends with some still open (the server stopping), the pool's
+ * destructor (at the thread's exit, while the event base is still there)
+ * ends them, so that nothing they hold outlives the server. */
 typedef struct gw_pool {
 	struct event_base *base;
 	pool_entry *entries;
 	size_t count, cap;
+	gw_px *live;  /* exchanges not freed yet */
+	bool closing; /* in pool_destroy: connections are freed at once */
+	/* Connections to free once the callback that let go of them has
+	 * returned (conn_put); one event frees them all. */
+	struct evhttp_connection **dead;
+	size_t ndead, dead_cap;
+	bool reap_pending;
 } gw_pool;
 
 static pthread_key_t pool_key;
 static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
 
+static void px_abort(gw_px *px);
+
 static void pool_destroy(void *p)
 {
 	gw_pool *pool = p;
 
+	pool->closing = true;
+	while (pool->live != NULL)
+		px_abort(pool->live);
+	for (size_t i = 0; i < pool->ndead; i++)
+		evhttp_connection_free(pool->dead[i]);
+	free(pool->dead);
 	for (size_t i = 0; i < pool->count; i++) {
 		for (size_t k = 0; k < pool->entries[i].n; k++)
 			evhttp_connection_free(pool->entries[i].idle[k].conn);
@@ -153,7 +173,7 @@ static pool_entry *pool_entry_of(gw_pool *pool, gw_worker *w)
 static struct evhttp_connection *conn_take(veil_gateway *g, gw_pool *pool, gw_worker *w)
 {
 	pool_entry *e = pool_entry_of(pool, w);
-	int64_t now = gw_now_ms();
+	int64_t now = gw_mono_ms();
 	struct evhttp_connection *c;
 
 	while (e != NULL && e->n > 0) {
@@ -170,11 +190,16 @@ static struct evhttp_connection *conn_take(veil_gateway *g, gw_pool *pool, gw_wo
 	return c;
 }
 
-static void conn_free_later(evutil_socket_t fd, short what, void *arg)
+static void pool_reap(evutil_socket_t fd, short what, void *arg)
 {
+	gw_pool *pool = arg;
+
 	(void)fd;
 	(void)what;
-	evhttp_connection_free(arg);
+	pool->reap_pending = false;
+	for (size_t i = 0; i < pool->ndead; i++)
+		evhttp_connection_free(pool->dead[i]);
+	pool->ndead = 0;
 }
 
 /* Back to the pool after an exchange; freed (outside the callback that
@@ -182,20 +207,38 @@ static void conn_free_later(evutil_socket_t fd, short what, void *arg)
  * worker gone, or the exchange broke. */
 static void conn_put(gw_pool *pool, gw_worker *w, struct evhttp_connection *c, bool reusable)
 {
-	pool_entry *e = reusable && atomic_load(&w->state) != GW_REMOVED ? pool_entry_of(pool, w)
-									  : NULL;
+	pool_entry *e = reusable && !pool->closing && atomic_load(&w->state) != GW_REMOVED
+			    ? pool_entry_of(pool, w)
+			    : NULL;
 	const struct timeval now = {0, 0};
 
 	if (e != NULL && e->n < VEIL_GW_IDLE_CONNS) {
 		e->idle[e->n].conn = c;
-		e->idle[e->n++].idle_since = gw_now_ms();
+		e->idle[e->n++].idle_since = gw_mono_ms();
 		return;
 	}
-	/* Fails only without memory; the connection then stays open. */
-	(void)event_base_once(pool->base, -1, EV_TIMEOUT, conn_free_later, c, &now);
+	if (pool->closing) {
+		/* From pool_destroy, outside any callback of c. */
+		evhttp_connection_free(c);
+		return;
+	}
+	if (pool->ndead == pool->dead_cap) {
+		size_t cap = pool->dead_cap ? pool->dead_cap * 2 : 8;
+		struct evhttp_connection **n = realloc(pool->dead, cap * sizeof *n);
+		if (n == NULL)
+			return; /* without memory: the connection stays open */
+		pool->dead = n;
+		pool->dead_cap = cap;
+	}
+	pool->dead[pool->ndead++] = c;
+	if (!pool->reap_pending &&
+	    event_base_once(pool->base, -1, EV_TIMEOUT, pool_reap, pool, &now) == 0)
+		pool->reap_pending = true;
 }
 
-typedef struct gw_px {
+struct gw_px {
+	gw_px *prev, *next; /* in pool->live */
+	bool linked;
 	veil_gateway *g;
 	gw_worker *w;
 	gw_pool *pool;
@@ -218,10 +261,28 @@ typedef struct gw_px {
 	char *receipt;
 	bool usage_seen;
 	uint64_t prompt, completion;
-} gw_px;
+};
+
+static void px_link(gw_px *px)
+{
+	px->prev = NULL;
+	px->next = px->pool->live;
+	if (px->next != NULL)
+		px->next->prev = px;
+	px->pool->live = px;
+	px->linked = true;
+}
 
 static void px_free(gw_px *px)
 {
+	if (px->linked) {
+		if (px->prev != NULL)
+			px->prev->next = px->next;
+		else
+			px->pool->live = px->next;
+		if (px->next != NULL)
+			px->next->prev = px->prev;
+	}
 	if (px->body != NULL)
 		evbuffer_free(px->body);
 	free(px->receipt_header);
@@ -278,7 +339,8 @@ static void sse_line(gw_px *px, const char *line, size_t n)
 	const char *r;
 
 	if (n < 6 || memcmp(line, "data:", 5) != 0 ||
-	    (memmem(line, n, "\"usage\"", 7) == NULL && memmem(line, n, "\"veil_receipt\"", 14) == NULL))
+	    (memmem(line, n, "\"usage\"", 7) == NULL &&
+	     memmem(line, n, "\"veil_receipt\"", 14) == NULL))
 		return;
 	line += 5;
 	n -= 5;
@@ -334,6 +396,25 @@ static void cancel_later(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	px_free(px);
+}
+
+/* From pool_destroy: the loop has ended with px still open. Its request
+ * is cancelled (no callback runs), the client's reply ends, and px goes
+ * with everything it holds. No metering: nothing verified is left. */
+static void px_abort(gw_px *px)
+{
+	if (px->finished) {
+		px_free(px); /* its cancel_later will not run */
+		return;
+	}
+	if (px->ureq != NULL)
+		evhttp_cancel_request(px->ureq);
+	px->ureq = NULL;
+	px->res.failed = true;
+	px->client_gone = true; /* the worker did nothing wrong */
+	px->meter = false;
+	px->cancel_pending = false;
+	finish(px);
 }
 
 static void client_gone(gw_px *px)
@@ -406,19 +487,16 @@ static void on_chunk(struct evhttp_request *req, void *arg)
 		return;
 	}
 	if (!px->client_gone) {
-		struct evbuffer_iovec v[16];
-		int k = evbuffer_peek(in, -1, NULL, v, 16);
-		bool ok = true;
-		if (k > 16) {
-			(void)evbuffer_pullup(in, -1);
-			k = evbuffer_peek(in, -1, NULL, v, 1);
-		}
-		for (int i = 0; i < k && ok; i++) {
-			if (px->meter)
-				sse_scan(px, v[i].iov_base, v[i].iov_len);
-			ok = veil_http_deferred_write(px->d, v[i].iov_base, v[i].iov_len);
-		}
-		if (!ok)
+		/* The worker's chunk, whole and as one piece: libevent hands it
+		 * over only once complete, in as many buffer chains as it took
+		 * to read (a 256 KiB chunk is dozens). Made contiguous, it is
+		 * copied once more only when it spans several. (evbuffer_peek
+		 * with a length of -1 fills at most the vectors it is given and
+		 * says no more: the chains past them were dropped.) */
+		const uint8_t *p = evbuffer_pullup(in, -1);
+		if (p != NULL && px->meter)
+			sse_scan(px, p, n);
+		if (p == NULL || !veil_http_deferred_write(px->d, p, n))
 			client_gone(px);
 	}
 	evbuffer_drain(in, n);
@@ -480,10 +558,11 @@ static void finish(gw_px *px)
 	px->finished = true;
 	if (px->res.failed && !px->begun && px->body == NULL) {
 		char msg[256];
-		int n = snprintf(msg, sizeof msg,
-				 "{\"error\":{\"message\":\"worker %s failed before answering; "
-				 "try again\",\"type\":\"server_error\",\"code\":\"worker_failed\"}}",
-				 px->w->id);
+		int n =
+		    snprintf(msg, sizeof msg,
+			     "{\"error\":{\"message\":\"worker %s failed before answering; "
+			     "try again\",\"type\":\"server_error\",\"code\":\"worker_failed\"}}",
+			     px->w->id);
 		veil_http_deferred_reply(px->d, 502, "application/json", msg, (size_t)n);
 	} else if (px->begun) {
 		px->res.started = true;
@@ -570,6 +649,8 @@ void gw_forward(veil_gateway *g, veil_http_request *r, const gw_forward_req *f)
 		gw_reply_error(r, 500, "server_error", "internal", "out of memory");
 		goto fail;
 	}
+	/* Linked first: the request may end inside evhttp_make_request. */
+	px_link(px);
 	if (evhttp_make_request(px->conn, px->ureq, cmd, f->target) != 0) {
 		/* libevent freed the request. */
 		px->ureq = NULL;

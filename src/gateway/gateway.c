@@ -24,6 +24,60 @@ int64_t gw_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t gw_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The length of the well-formed UTF-8 sequence at s (RFC 3629 section 4:
+ * no overlong forms, no surrogates, nothing above U+10FFFF), 0 if none. */
+static size_t utf8_len(const unsigned char *s)
+{
+	unsigned char c = s[0];
+	size_t n;
+	unsigned char lo = 0x80, hi = 0xbf;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	if (c == 0xe0)
+		lo = 0xa0;
+	else if (c == 0xed)
+		hi = 0x9f;
+	else if (c == 0xf0)
+		lo = 0x90;
+	else if (c == 0xf4)
+		hi = 0x8f;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0; /* also stops at the NUL */
+	return n;
+}
+
+void gw_text_clean(char *s)
+{
+	veil_text_sanitize(s);
+	while (*s != '\0') {
+		size_t n = utf8_len((const unsigned char *)s);
+		if (n == 0) {
+			*s++ = '?';
+			continue;
+		}
+		s += n;
+	}
+}
+
 void gw_log(veil_gateway *g, const char *event, json_t *fields)
 {
 	char *line;
@@ -51,7 +105,10 @@ static json_t *error_vjson(const char *type, const char *code, const char *fmt, 
 	char msg[512];
 
 	vsnprintf(msg, sizeof msg, fmt, ap);
-	veil_text_sanitize(msg);
+	/* The message may quote untrusted text cut by a cap (a member name
+	 * at %.64s): jansson refuses a cut character, and the client would
+	 * get a 500 for its 400. */
+	gw_text_clean(msg);
 	return json_pack("{s:{s:s, s:s, s:s?, s:n}}", "error", "message", msg, "type", type, "code",
 			 code, "param");
 }
@@ -110,6 +167,7 @@ veil_err veil_gateway_new(const veil_gateway_config *c, veil_gateway **out)
 		g->config.join_ttl_s = VEIL_GW_JOIN_TTL_S;
 	if (g->config.max_body_bytes == 0)
 		g->config.max_body_bytes = VEIL_GW_BODY_MAX;
+	atomic_init(&g->stopping, false);
 	gw_registry_init(&g->reg);
 	pthread_mutex_init(&g->pending_mu, NULL);
 	pthread_mutex_init(&g->admin_mu, NULL);

@@ -69,12 +69,12 @@ void gw_attested_clear(gw_attested *a);
 
 typedef struct gw_worker {
 	atomic_uint refs;
-	_Atomic int state;       /* gw_state */
-	atomic_int outstanding;  /* requests in flight */
+	_Atomic int state;      /* gw_state */
+	atomic_int outstanding; /* requests in flight */
 	char id[GW_ID_MAX + 1];
 	char url[VEIL_GW_URL_MAX]; /* base URL, no trailing slash */
-	char host[256]; /* as in the URL (the Host header) */
-	char addr[64];  /* numeric, resolved once (no DNS on the HTTP loops) */
+	char host[256];            /* as in the URL (the Host header) */
+	char addr[64];             /* numeric, resolved once (no DNS on the HTTP loops) */
 	uint16_t port;
 	bool confidential;
 	unsigned capacity;
@@ -83,9 +83,9 @@ typedef struct gw_worker {
 	/* Confidential workers: the attested facts, replaced under the
 	 * registry lock at each re-attestation (same keys only). */
 	gw_attested att;
-	uint64_t log_index;   /* the latest log entry about it */
-	int64_t admitted_ms;  /* when it was admitted */
-	int64_t attested_ms;  /* the latest evidence that passed */
+	uint64_t log_index;  /* the latest log entry about it */
+	int64_t admitted_ms; /* when it was admitted */
+	int64_t attested_ms; /* the latest evidence that passed */
 	int64_t next_attest_ms, next_health_ms;
 	unsigned health_failures;
 	uint8_t lease_hash[32]; /* SHA-256 of the lease the worker holds */
@@ -96,7 +96,6 @@ typedef struct gw_registry {
 	gw_worker *workers[VEIL_GW_WORKERS_MAX];
 	size_t count;
 } gw_registry;
-
 
 /* A join waiting for its evidence. */
 typedef struct gw_pending {
@@ -114,7 +113,7 @@ struct veil_gateway {
 	veil_gateway_config config;
 	veil_tlog *log;
 	struct gw_log_api *log_api; /* the log's routes (log_api.c) */
-	gw_accounts *accounts; /* NULL: open gateway */
+	gw_accounts *accounts;      /* NULL: open gateway */
 	gw_registry reg;
 	gw_metrics *metrics;
 	veil_verifier *verifier;
@@ -127,16 +126,25 @@ struct veil_gateway {
 	pthread_mutex_t admin_mu;
 	pthread_cond_t admin_cv;
 	gw_job *jobs, **jobs_tail;
-	bool stopping;
+	size_t job_count;     /* queued joins, capped at VEIL_GW_PENDING_MAX */
+	atomic_bool stopping; /* read by the admin thread between steps */
 };
 
 /* gateway.c */
+/* Wall-clock time, for what is recorded (log entries, admission times). */
 int64_t gw_now_ms(void);
+/* Monotonic time, for what is scheduled or expires (re-attestation and
+ * health checks, join challenges, idle connections): a wall clock set back
+ * must not postpone a re-attestation. */
+int64_t gw_mono_ms(void);
+/* Makes text that quotes untrusted bytes safe for a log line or an error
+ * message: control bytes and bytes that are not UTF-8 (a multi-byte
+ * character cut by a length cap) become '?', so jansson accepts it. */
+void gw_text_clean(char *s);
 /* A log line: {"t": ms, "event": event, ...fields} (takes fields). */
 void gw_log(veil_gateway *g, const char *event, json_t *fields);
 /* An OpenAI-style error {"error": {"message", "type", "code"}}. */
-json_t *gw_error_json(const char *type, const char *code, const char *fmt, ...)
-    VEIL_PRINTF(3, 4);
+json_t *gw_error_json(const char *type, const char *code, const char *fmt, ...) VEIL_PRINTF(3, 4);
 void gw_reply_error(veil_http_request *r, int status, const char *type, const char *code,
 		    const char *fmt, ...) VEIL_PRINTF(5, 6);
 
@@ -167,8 +175,9 @@ gw_worker *gw_registry_pick_key(gw_registry *reg, uint8_t key_id);
 bool gw_registry_key_taken(gw_registry *reg, const gw_attested *att, char *who, size_t len);
 /* Ends a request picked above. */
 void gw_registry_done(gw_worker *w);
-/* Whether model is served by any routable worker, and by a confidential
- * one. */
+/* Whether model is served by any worker in the registry, routable or out
+ * of routing until its next health check (SUSPECT), and by a routable
+ * confidential one. */
 void gw_registry_model(gw_registry *reg, const char *model, bool *any, bool *confidential);
 /* References to every worker in the registry (n set); free the array with
  * gw_workers_release. */
@@ -197,8 +206,8 @@ VEIL_MUST_CHECK veil_err gw_log_worker(veil_gateway *g, const char *kind, const 
 				       const gw_attested *att, const char *reason, uint64_t *index);
 /* Splits an http(s)://host[:port] base URL (no user info, no path but an
  * optional "/"); VEIL_E_USAGE naming what is wrong. */
-VEIL_MUST_CHECK veil_err gw_url_parse(const char *url, char *host, size_t hostlen,
-				      uint16_t *port, bool *tls);
+VEIL_MUST_CHECK veil_err gw_url_parse(const char *url, char *host, size_t hostlen, uint16_t *port,
+				      bool *tls);
 
 /* Resolves host to one numeric address (on the admin thread: the loops
  * never wait for DNS). */
@@ -208,10 +217,20 @@ VEIL_MUST_CHECK veil_err gw_resolve(const char *host, char *addr, size_t len);
 VEIL_MUST_CHECK veil_err gw_admin_start(veil_gateway *g);
 void gw_admin_stop(veil_gateway *g);
 /* Queues the evidence of a join for the admin thread, which answers d. */
-VEIL_MUST_CHECK veil_err gw_admin_join(veil_gateway *g, veil_http_deferred *d,
-				       const gw_pending *p, const uint8_t *bundle, size_t len);
+VEIL_MUST_CHECK veil_err gw_admin_join(veil_gateway *g, veil_http_deferred *d, const gw_pending *p,
+				       const uint8_t *bundle, size_t len);
 /* Removes w now (a leave, a failure) and logs why. */
 void gw_remove(veil_gateway *g, gw_worker *w, const char *kind, const char *reason);
+
+/* The parsers of untrusted input, exposed for fuzz/fuzz_gateway.c and the
+ * unit tests. gw_join_parse (join.c) reads a join request strictly
+ * ({"id", "url", "capacity"}, docs/gateway.md "Joining") into the id, url
+ * and capacity of *p (nothing else of p is touched); gw_relay_query_parse
+ * (api.c) reads the query of GET /v1/attestation?worker=ID&nonce=HEX into
+ * id and nonce (NUL-terminated, capped at idlen and nlen) and says whether
+ * it is well formed. */
+VEIL_MUST_CHECK veil_err gw_join_parse(const uint8_t *body, size_t len, gw_pending *p);
+bool gw_relay_query_parse(const char *q, char *id, size_t idlen, char *nonce, size_t nlen);
 
 /* join.c, route.c, api.c: the routes. */
 VEIL_MUST_CHECK veil_err gw_join_mount(veil_gateway *g, veil_http_server *s);

@@ -30,8 +30,8 @@
 
 static const char *const join_members[] = {"id", "url", "capacity", NULL};
 
-/* The join request, strictly. */
-static veil_err join_parse(const uint8_t *body, size_t len, gw_pending *p)
+/* The join request, strictly (gateway_internal.h). */
+veil_err gw_join_parse(const uint8_t *body, size_t len, gw_pending *p)
 {
 	json_t *doc;
 	const char *id, *url;
@@ -52,9 +52,14 @@ static veil_err join_parse(const uint8_t *body, size_t len, gw_pending *p)
 	if (err == VEIL_OK && (strlen(id) == 0 || strlen(id) > GW_ID_MAX ||
 			       strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 					  "0123456789._:-") != strlen(id)))
-		err = veil_fail(VEIL_E_MALFORMED, "\"id\" must be 1 to %d characters of "
-						  "[A-Za-z0-9._:-]",
+		err = veil_fail(VEIL_E_MALFORMED,
+				"\"id\" must be 1 to %d characters of "
+				"[A-Za-z0-9._:-]",
 				GW_ID_MAX);
+	/* POST /v1/workers/join/... is the evidence route (the longer prefix
+	 * wins), so a worker named "join" could never leave. */
+	if (err == VEIL_OK && strcmp(id, "join") == 0)
+		err = veil_fail(VEIL_E_MALFORMED, "\"id\" must not be \"join\"");
 	if (err == VEIL_OK) {
 		err = gw_url_parse(url, host, sizeof host, &port, &tls);
 		if (err == VEIL_OK && tls)
@@ -82,11 +87,11 @@ static void join_start(veil_http_request *r, void *user)
 	size_t len, slot = VEIL_GW_PENDING_MAX;
 	gw_pending p;
 	uint8_t rnd[16];
-	int64_t now = gw_now_ms();
+	int64_t now = gw_mono_ms();
 
 	memset(&p, 0, sizeof p);
 	body = veil_http_body(r, &len);
-	if (join_parse(body, len, &p) != VEIL_OK) {
+	if (gw_join_parse(body, len, &p) != VEIL_OK) {
 		gw_reply_error(r, 400, "invalid_request_error", "bad_join", "%s",
 			       veil_err_detail());
 		return;
@@ -118,9 +123,8 @@ static void join_start(veil_http_request *r, void *user)
 		char nonce[65];
 		veil_hex_encode(p.nonce, sizeof p.nonce, nonce);
 		veil_http_reply_json(r, 200,
-				     json_pack("{s:s, s:s, s:i}", "challenge", p.challenge,
-					       "nonce", nonce, "expires_in",
-					       (int)g->config.join_ttl_s));
+				     json_pack("{s:s, s:s, s:i}", "challenge", p.challenge, "nonce",
+					       nonce, "expires_in", (int)g->config.join_ttl_s));
 	}
 	gw_log(g, "join.challenge", json_pack("{s:s, s:s}", "worker", p.id, "url", p.url));
 }
@@ -129,7 +133,7 @@ static void join_start(veil_http_request *r, void *user)
 static bool pending_take(veil_gateway *g, const char *challenge, gw_pending *out)
 {
 	bool found = false;
-	int64_t now = gw_now_ms();
+	int64_t now = gw_mono_ms();
 
 	if (strlen(challenge) != 32)
 		return false;
@@ -176,6 +180,9 @@ static void join_answer(veil_http_request *r, void *user)
 	if (gw_admin_join(g, d, &p, body, len) != VEIL_OK) {
 		const char *msg = "{\"error\":{\"message\":\"the gateway cannot take the join "
 				  "now\",\"type\":\"server_error\",\"code\":\"unavailable\"}}";
+		veil_err_clear();
+		if (veil_http_deferred_add_header(d, "Retry-After", "5") != VEIL_OK)
+			veil_err_clear();
 		veil_http_deferred_reply(d, 503, "application/json", msg, strlen(msg));
 	}
 }
@@ -213,13 +220,19 @@ static void worker_status(veil_http_request *r, void *user)
 {
 	veil_gateway *g = user;
 	gw_worker *w = leased(g, r, veil_http_path(r) + strlen("/v1/workers/"));
+	uint64_t index;
 
 	if (w == NULL)
 		return;
-	veil_http_reply_json(r, 200,
-			     json_pack("{s:s, s:s, s:I}", "worker", w->id, "state",
-				       atomic_load(&w->state) == GW_SUSPECT ? "suspect" : "admitted",
-				       "log_index", (json_int_t)w->log_index));
+	/* Re-attestation moves it, under the registry lock. */
+	pthread_mutex_lock(&g->reg.mu);
+	index = w->log_index;
+	pthread_mutex_unlock(&g->reg.mu);
+	veil_http_reply_json(
+	    r, 200,
+	    json_pack("{s:s, s:s, s:I}", "worker", w->id, "state",
+		      atomic_load(&w->state) == GW_SUSPECT ? "suspect" : "admitted", "log_index",
+		      (json_int_t)index));
 	gw_worker_unref(w);
 }
 

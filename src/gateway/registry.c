@@ -204,10 +204,13 @@ void gw_registry_model(gw_registry *reg, const char *model, bool *any, bool *con
 	pthread_mutex_lock(&reg->mu);
 	for (size_t i = 0; i < reg->count; i++) {
 		gw_worker *w = reg->workers[i];
-		if (!routable(w) || !serves(w, model))
+		int st = atomic_load(&w->state);
+		/* A worker out of routing until its next health check still
+		 * serves the model: "try again" (503), not "no such model". */
+		if ((st != GW_ADMITTED && st != GW_SUSPECT) || !serves(w, model))
 			continue;
 		*any = true;
-		if (w->confidential)
+		if (w->confidential && st == GW_ADMITTED)
 			*confidential = true;
 	}
 	pthread_mutex_unlock(&reg->mu);
