@@ -308,6 +308,8 @@ static gw_worker *mk(const char *id, bool confidential, int state, unsigned capa
 	if (confidential) {
 		w->att.key_ids[0] = key_id;
 		w->att.key_count = 1;
+		/* Evidence that passed just now. */
+		atomic_store(&w->fresh_until_ms, gw_mono_ms() + 60000);
 	}
 	return w;
 }
@@ -390,6 +392,35 @@ TEST(registry_out_of_routing)
 			gw_registry_done(w);
 		EXPECT(atomic_load(&a->outstanding) == 0);
 	}
+	gw_registry_clear(&reg);
+}
+
+/* A confidential worker whose latest evidence is older than its
+ * freshness window leaves routing by itself, whatever the admin thread
+ * does (a stalled re-attestation must not keep it routed). */
+TEST(registry_stale_evidence)
+{
+	gw_registry reg;
+	gw_worker *a = mk("wk-a", true, GW_ADMITTED, 4, 1);
+	gw_worker *p = mk("plain-1", false, GW_ADMITTED, 4, 0);
+	gw_worker *w;
+
+	gw_registry_init(&reg);
+	add(&reg, a);
+	add(&reg, p);
+	w = gw_registry_pick(&reg, "chat", true);
+	EXPECT(w == a);
+	if (w != NULL)
+		gw_registry_done(w);
+	atomic_store(&a->fresh_until_ms, gw_mono_ms() - 1);
+	EXPECT(gw_registry_pick(&reg, "chat", true) == NULL);
+	EXPECT(gw_registry_pick_key(&reg, 1) == NULL);
+	EXPECT(gw_registry_admitted(&reg) == 0);
+	/* Plain workers have no evidence to age. */
+	w = gw_registry_pick(&reg, "chat", false);
+	EXPECT(w == p);
+	if (w != NULL)
+		gw_registry_done(w);
 	gw_registry_clear(&reg);
 }
 
@@ -496,6 +527,7 @@ int main(void)
 	RUN(relay_query);
 	RUN(registry_confidential_never_plain);
 	RUN(registry_out_of_routing);
+	RUN(registry_stale_evidence);
 	RUN(registry_least_outstanding);
 	RUN(registry_replace_remove_keys);
 	RUN(registry_full);

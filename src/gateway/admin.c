@@ -73,9 +73,10 @@ static void refuse(veil_gateway *g, veil_http_deferred *d, const gw_pending *p, 
 	gw_log(g, "join.refused",
 	       json_pack("{s:s, s:s, s:s, s:s}", "worker", p->id, "url", p->url, "code", code,
 			 "reason", why));
-	reply_json(d, status,
-		   gw_error_json(status == 403 ? "admission_refused" : "server_error", code,
-				 "admission refused: %s", why));
+	reply_json(
+	    d, status,
+	    gw_error_json(status == 403 || status == 409 ? "admission_refused" : "server_error",
+			  code, "admission refused: %s", why));
 }
 
 static bool health_ok(const char *url)
@@ -141,6 +142,22 @@ static void finish_join(veil_gateway *g, gw_job *j)
 			goto out;
 		}
 	}
+	{
+		/* An id held by an admitted worker passes only to the same
+		 * worker (the same receipt key, proven again by this evidence:
+		 * a worker whose admission answer was lost joins again): nobody
+		 * else can take over or drain a worker they do not run. */
+		gw_worker *cur = gw_registry_find(&g->reg, att.id);
+		bool held = cur != NULL && (!cur->confidential ||
+					    strcmp(cur->att.receipt_kid, att.receipt_kid) != 0);
+		gw_worker_unref(cur);
+		if (held) {
+			refuse(g, j->d, &j->p, 409, "id_in_use",
+			       "an admitted worker with other keys holds this id; it must leave "
+			       "or be removed first");
+			goto out;
+		}
+	}
 	if (!health_ok(j->p.url)) {
 		refuse(g, j->d, &j->p, 403, "url", "the advertised URL fails its health check");
 		goto out;
@@ -171,6 +188,7 @@ static void finish_join(veil_gateway *g, gw_job *j)
 	memset(&att, 0, sizeof att);
 	w->admitted_ms = w->attested_ms = gw_now_ms();
 	w->next_attest_ms = gw_mono_ms() + (int64_t)g->config.reattest_s * 1000;
+	atomic_store(&w->fresh_until_ms, gw_mono_ms() + 3 * (int64_t)g->config.reattest_s * 1000);
 	w->next_health_ms = gw_mono_ms() + (int64_t)g->config.health_s * 1000;
 	/* Logged first: a worker the log does not show is never routed to. */
 	if (gw_log_worker(g, "admission", w, &w->att, NULL, &w->log_index) != VEIL_OK) {
@@ -268,6 +286,8 @@ static void reattest(veil_gateway *g, gw_worker *w)
 		att.bundle = old;
 		w->log_index = idx;
 		w->attested_ms = gw_now_ms();
+		atomic_store(&w->fresh_until_ms,
+			     gw_mono_ms() + 3 * (int64_t)g->config.reattest_s * 1000);
 	}
 	pthread_mutex_unlock(&g->reg.mu);
 	gw_attested_clear(&att);

@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/queue.h>
 
 #include "gateway/forward.h"
@@ -250,6 +251,8 @@ struct gw_px {
 	gw_forward_result res;
 	double t0;
 	bool meter, stream, begun, over_cap, client_gone, cancel_pending, finished;
+	bool sse;              /* the stream is text/event-stream */
+	bool meter_pending;    /* meter_later will run (it holds a worker reference) */
 	struct evbuffer *body; /* a whole answer, gathered */
 	char *receipt_header;  /* X-Veil-Receipt of a whole answer */
 	uint8_t req_sha[32];
@@ -395,7 +398,9 @@ static void cancel_later(evutil_socket_t fd, short what, void *arg)
 		finish(px);
 		return;
 	}
-	px_free(px);
+	px->cancel_pending = false;
+	if (!px->meter_pending)
+		px_free(px);
 }
 
 /* From pool_destroy: the loop has ended with px still open. Its request
@@ -404,7 +409,13 @@ static void cancel_later(evutil_socket_t fd, short what, void *arg)
 static void px_abort(gw_px *px)
 {
 	if (px->finished) {
-		px_free(px); /* its cancel_later will not run */
+		/* Its cancel_later and meter_later will not run. */
+		if (px->meter_pending) {
+			if (px->done != NULL)
+				px->done(px->user, px->w, &px->res);
+			gw_worker_unref(px->w);
+		}
+		px_free(px);
 		return;
 	}
 	if (px->ureq != NULL)
@@ -444,6 +455,7 @@ static int on_headers(struct evhttp_request *req, void *arg)
 	px->res.status = evhttp_request_get_response_code(req);
 	px->res.seconds = gw_metrics_clock() - px->t0;
 	px->stream = cl == NULL;
+	px->sse = ct != NULL && strncasecmp(ct, "text/event-stream", 17) == 0;
 	if (veil_http_deferred_add_header(px->d, "X-Veil-Worker", px->w->id) != VEIL_OK)
 		veil_err_clear();
 	TAILQ_FOREACH(kv, h, next)
@@ -525,8 +537,29 @@ static void reply_whole(gw_px *px)
 		px->res.failed = true;
 		return;
 	}
-	if (px->meter && px->res.status >= 200 && px->res.status < 300) {
+	veil_http_deferred_reply(px->d, px->res.status, ct, p, n);
+}
+
+/* The counts of an exchange (meter set): from the whole answer's usage
+ * and receipt, or from what the stream scan kept; a verified receipt's
+ * counts replace the answer's. */
+static void meter(gw_px *px)
+{
+	if (px->res.failed || px->over_cap || px->res.status < 200 || px->res.status >= 300)
+		return;
+	if (px->begun) {
+		if (px->usage_seen) {
+			px->res.usage = true;
+			px->res.prompt_tokens = px->prompt;
+			px->res.completion_tokens = px->completion;
+		}
+		receipt_meter(px, px->receipt, NULL, 0);
+	} else if (px->body != NULL) {
+		size_t n = evbuffer_get_length(px->body);
+		const uint8_t *p = n > 0 ? evbuffer_pullup(px->body, -1) : (const uint8_t *)"";
 		json_t *doc = NULL;
+		if (p == NULL)
+			return;
 		if (veil_json_parse(p, n, &doc) == VEIL_OK &&
 		    usage_read(json_object_get(doc, "usage"), &px->res.prompt_tokens,
 			       &px->res.completion_tokens))
@@ -535,7 +568,25 @@ static void reply_whole(gw_px *px)
 		json_decref(doc);
 		receipt_meter(px, px->receipt_header, p, n);
 	}
-	veil_http_deferred_reply(px->d, px->res.status, ct, p, n);
+}
+
+/* Metering after the answer has left: the deferred reply's event was
+ * activated before this one, so the loop sends the answer first, and the
+ * receipt's signature check (the costliest step of an exchange) is off
+ * the client's latency. */
+static void meter_later(evutil_socket_t fd, short what, void *arg)
+{
+	gw_px *px = arg;
+
+	(void)fd;
+	(void)what;
+	meter(px);
+	if (px->done != NULL)
+		px->done(px->user, px->w, &px->res);
+	px->meter_pending = false;
+	gw_worker_unref(px->w);
+	if (!px->cancel_pending)
+		px_free(px);
 }
 
 static void on_done(struct evhttp_request *req, void *arg)
@@ -566,14 +617,18 @@ static void finish(gw_px *px)
 		veil_http_deferred_reply(px->d, 502, "application/json", msg, (size_t)n);
 	} else if (px->begun) {
 		px->res.started = true;
-		if (px->meter && px->usage_seen) {
-			px->res.usage = true;
-			px->res.prompt_tokens = px->prompt;
-			px->res.completion_tokens = px->completion;
+		if (px->res.failed && px->sse && !px->client_gone) {
+			/* A clean end would make the cut answer look whole (a
+			 * stream may end without [DONE]); an error event makes
+			 * OpenAI clients raise it. The blank lines first end any
+			 * event the worker left half-sent. (A chunked OHTTP
+			 * answer needs nothing: without its final chunk the
+			 * client's decryption fails.) */
+			static const char cut[] =
+			    "\n\ndata: {\"error\":{\"message\":\"the worker broke off its "
+			    "answer\",\"type\":\"server_error\",\"code\":\"worker_failed\"}}\n\n";
+			(void)veil_http_deferred_write(px->d, cut, sizeof cut - 1);
 		}
-		/* A verified receipt's counts replace the answer's. */
-		if (px->meter)
-			receipt_meter(px, px->receipt, NULL, 0);
 		veil_http_deferred_end(px->d);
 	} else if (px->res.failed) {
 		/* Headers came, then the exchange broke before the body ended. */
@@ -590,9 +645,20 @@ static void finish(gw_px *px)
 		int st = GW_ADMITTED;
 		atomic_compare_exchange_strong(&px->w->state, &st, GW_SUSPECT);
 	}
+	conn_put(px->pool, px->w, px->conn, !px->res.failed && !px->client_gone);
+	if (px->meter) {
+		const struct timeval now = {0, 0};
+		gw_worker_ref(px->w);
+		if (event_base_once(px->pool->base, -1, EV_TIMEOUT, meter_later, px, &now) == 0) {
+			px->meter_pending = true;
+			gw_registry_done(px->w);
+			return;
+		}
+		gw_worker_unref(px->w);
+		meter(px);
+	}
 	if (px->done != NULL)
 		px->done(px->user, px->w, &px->res);
-	conn_put(px->pool, px->w, px->conn, !px->res.failed && !px->client_gone);
 	gw_registry_done(px->w);
 	(void)g;
 	if (!px->cancel_pending)

@@ -87,6 +87,10 @@ typedef struct gw_worker {
 	int64_t admitted_ms; /* when it was admitted */
 	int64_t attested_ms; /* the latest evidence that passed */
 	int64_t next_attest_ms, next_health_ms;
+	/* Confidential workers: routed only until then (monotonic ms), three
+	 * re-attestation intervals after the latest evidence that passed, so
+	 * a stalled admin thread cannot keep stale evidence in use. */
+	_Atomic int64_t fresh_until_ms;
 	unsigned health_failures;
 	uint8_t lease_hash[32]; /* SHA-256 of the lease the worker holds */
 } gw_worker;

@@ -34,8 +34,9 @@ static const char *const outcome_names[GW_OUT_COUNT] = {
 /* The reasons gw_attest and the join give (the evidence's checks, then the
  * gateway's own failures: the registry full, the log or another internal
  * step); the last one takes the rest. */
-static const char *const refusal_names[] = {"nonce", "verify", "policy", "runtime_data", "url",
-					    "keys",  "full",   "log",    "internal",     "other"};
+static const char *const refusal_names[] = {"nonce", "verify",   "policy",    "runtime_data",
+					    "url",   "keys",     "id_in_use", "full",
+					    "log",   "internal", "other"};
 #define GW_REASONS (sizeof refusal_names / sizeof refusal_names[0])
 
 typedef struct gw_histogram {

@@ -135,7 +135,8 @@ static bool serves(const gw_worker *w, const char *model)
 
 static bool routable(const gw_worker *w)
 {
-	return atomic_load(&w->state) == GW_ADMITTED;
+	return atomic_load(&w->state) == GW_ADMITTED &&
+	       (!w->confidential || gw_mono_ms() < atomic_load(&w->fresh_until_ms));
 }
 
 /* Outstanding requests per slot, compared without division: a/ca < b/cb. */

@@ -276,7 +276,9 @@ static void route_openai(veil_http_request *r, veil_gateway *g, gw_route route)
 		free(c);
 		return;
 	}
-	forward(g, r, c, w, true);
+	/* Metering reads the answer and checks its receipt: only for an
+	 * account that is billed. */
+	forward(g, r, c, w, c->has_account);
 }
 
 static void h_chat(veil_http_request *r, void *user)

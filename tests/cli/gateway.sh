@@ -172,6 +172,15 @@ worker dup wk-dup "$PD" "${SIM[@]}" --ohttp-key-id 1 $(join "$PD")
 wait_for 30 grep -q 'admission refused.*OHTTP key id' "$TMP/dup.log" && ok ||
 	bad "a worker with an OHTTP key id another worker holds is refused"
 kill "$WPID_dup" 2>/dev/null
+# Another worker (other keys) under an admitted worker's id is refused:
+# nobody takes over or drains a worker they do not run.
+PI="$(free_port)"
+worker impostor wk-a "$PI" "${SIM[@]}" --ohttp-key-id 9 $(join "$PI")
+wait_for 30 grep -q 'id_in_use\|holds this id' "$TMP/impostor.log" && ok ||
+	bad "a worker with other keys under an admitted id is refused"
+kill "$WPID_impostor" 2>/dev/null
+curl -sf "$GW/v1/attestation" | jq -e --arg u "$WURL_a" '.data[] | select(.worker == "wk-a") |
+	.url == $u' >/dev/null && ok || bad "wk-a is still the admitted wk-a"
 for bad_join in '{"id":"x"}' '{"id":"a b","url":"http://127.0.0.1:1","capacity":1}' \
 	'{"id":"x","url":"http://127.0.0.1:1/v1","capacity":1}' '{"id":"x","url":"ftp://h","capacity":1}' \
 	'{"id":"x","url":"http://127.0.0.1:1","capacity":0}' '[1]' 'nope' \

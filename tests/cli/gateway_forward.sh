@@ -100,8 +100,10 @@ fi
 wait_for 10 routable && ok || bad "the worker is back after its health check"
 
 # A worker that breaks off mid-stream: what came passes, no [DONE].
-[ "$(post die | cut -d' ' -f1)" = 200 ] && [ "$(grep -c '^data: {' "$TMP/out.die")" = 5 ] &&
+[ "$(post die | cut -d' ' -f1)" = 200 ] && [ "$(grep '^data: {' "$TMP/out.die" | grep -vc '"error"')" = 5 ] &&
 	! grep -q '\[DONE\]' "$TMP/out.die" && ok || bad "a stream broken off mid-way ends without [DONE]"
+tail -n 2 "$TMP/out.die" | grep -q '^data: {"error":{.*"code":"worker_failed"' && ok ||
+	bad "a stream broken off mid-way ends with an error event (OpenAI clients raise it)"
 grep -q '"event":"request.failed".*"started":true' "$TMP/gw.log" && ok ||
 	bad "the broken stream is logged as failed"
 wait_for 10 routable
