@@ -5,6 +5,11 @@
 # Idempotent and quiet: when every package is already present it prints
 # nothing and touches nothing, so the README's commands can call it first
 # every time. Needs root (or sudo) only when something is missing.
+#
+# wrk and nginx-light serve the gateway benchmark (bench/bench_gateway.sh),
+# which runs its own nginx as the current user with a generated
+# configuration on a loopback port. The packaged nginx service is of no use
+# to it, so it is kept from starting at install and disabled at boot.
 set -euo pipefail
 
 packages=(
@@ -26,6 +31,8 @@ packages=(
 	jq
 	python3
 	python3-numpy
+	wrk
+	nginx-light
 )
 
 missing=()
@@ -43,8 +50,26 @@ if [ ${#missing[@]} -gt 0 ]; then
 		sudo="sudo"
 	fi
 	export DEBIAN_FRONTEND=noninteractive
+	# No package here needs its service running (nginx-light would start
+	# one on port 80, and fail the install if that port is taken): a
+	# policy-rc.d that refuses every start (Debian's invoke-rc.d policy
+	# interface), only for this install and only if the host has none.
+	policy=/usr/sbin/policy-rc.d
+	if [ ! -e "$policy" ]; then
+		printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+		$sudo chmod 755 "$policy"
+		trap '$sudo rm -f "$policy"' EXIT
+	fi
 	$sudo apt-get update -qq
 	$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	if [[ " ${missing[*]} " == *" nginx-light "* ]]; then
+		if command -v systemctl >/dev/null; then
+			$sudo systemctl disable --quiet nginx 2>/dev/null || true
+		fi
+		if command -v update-rc.d >/dev/null; then
+			$sudo update-rc.d nginx disable >/dev/null 2>&1 || true
+		fi
+	fi
 fi
 
 # The OHTTP interop tests (tests/cli/ohttp_interop.sh) run independent
