@@ -97,6 +97,41 @@ VEIL_MUST_CHECK veil_err veil_bhttp_set_content(veil_bhttp_msg *m, const uint8_t
  * or NULL. */
 const veil_bhttp_field *veil_bhttp_fields_find(const veil_bhttp_fields *f, const char *name);
 
+/*
+ * An indeterminate-length BHTTP response (framing indicator 3) read
+ * incrementally, as a client reads the plaintext of a chunked OHTTP
+ * response (draft-ietf-ohai-chunked-ohttp): bytes arrive in pieces of any
+ * size. Varints and field lines are gathered in a bounded buffer (within
+ * VEIL_BHTTP_FIELD_MAX); content is handed on without being buffered. The
+ * trailer section is checked and dropped. Same caps and rules as
+ * veil_bhttp_decode, except that the stream is complete only once the
+ * content terminator was seen (see docs/bhttp.md).
+ */
+typedef struct veil_bhttp_stream veil_bhttp_stream;
+typedef struct veil_bhttp_stream_cb {
+	/* Informational (1xx) responses are checked and skipped; called once
+	 * with the final status and its header fields (valid during the call
+	 * only). May be NULL. */
+	veil_err (*on_head)(void *user, uint16_t status, const veil_bhttp_fields *fields);
+	/* Each piece of content as it becomes available (may be called with
+	 * parts of one BHTTP content chunk; never with n == 0). May be NULL. */
+	veil_err (*on_content)(void *user, const uint8_t *p, size_t n);
+	void *user;
+} veil_bhttp_stream_cb;
+VEIL_MUST_CHECK veil_err veil_bhttp_stream_new(const veil_bhttp_stream_cb *cb,
+					       veil_bhttp_stream **out);
+/* Feeds n bytes (any split). Errors: VEIL_E_MALFORMED (framing indicator
+ * other than 3, bad status, bad field, non-zero padding), VEIL_E_LIMIT (over
+ * the caps), or what a callback returned. Any error fails the stream: later
+ * feeds and finish return the same error. */
+VEIL_MUST_CHECK veil_err veil_bhttp_stream_feed(veil_bhttp_stream *s, const uint8_t *p, size_t n);
+/* At the end of input: VEIL_OK only if the content terminator was seen and
+ * the trailer section is complete, or absent (the input ended right after
+ * the content terminator, section 3.8); VEIL_E_TRUNCATED otherwise. */
+VEIL_MUST_CHECK veil_err veil_bhttp_stream_finish(veil_bhttp_stream *s);
+/* Wipes buffered bytes and frees s; NULL is a no-op. */
+void veil_bhttp_stream_free(veil_bhttp_stream *s);
+
 /* QUIC variable-length integers (RFC 9000 section 16), as BHTTP and chunked
  * OHTTP frame their lengths. Reading rejects nothing but truncation: every
  * encoding of a value is valid (RFC 9292 section 3.1 does not require the
