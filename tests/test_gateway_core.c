@@ -252,7 +252,6 @@ TEST(relay_query)
 	char id[GW_ID_MAX + 1], nonce[VEIL_WORKER_NONCE_HEX_MAX + 1], q[512];
 	static const char *const bad[] = {
 	    "",
-	    "worker=wk-a",
 	    "nonce=00112233445566778899aabbccddeeff",
 	    "worker=wk-a&nonce=00112233445566778899aabbccddeef",  /* odd */
 	    "worker=wk-a&nonce=00112233445566",                   /* 14 digits */
@@ -274,6 +273,9 @@ TEST(relay_query)
 	EXPECT(gw_relay_query_parse("nonce=0011223344556677&worker=w", id, sizeof id, nonce,
 				    sizeof nonce));
 	EXPECT(strcmp(id, "w") == 0 && strcmp(nonce, "0011223344556677") == 0);
+	/* Without a nonce: the published bundle. */
+	EXPECT(gw_relay_query_parse("worker=wk-a", id, sizeof id, nonce, sizeof nonce));
+	EXPECT(strcmp(id, "wk-a") == 0 && nonce[0] == '\0');
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		bool ok = gw_relay_query_parse(bad[i], id, sizeof id, nonce, sizeof nonce);
 		if (ok)

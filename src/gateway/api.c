@@ -10,6 +10,9 @@
  *   GET /v1/attestation?worker=ID&nonce=HEX
  *                                     fresh evidence from that worker for
  *                                     the caller's nonce, relayed as is
+ *   GET /v1/attestation?worker=ID     that worker's published bundle (the
+ *                                     one its receipts name by digest),
+ *                                     relayed as is
  *   GET /v1/usage                     the caller's usage (API key)
  *   GET /healthz, GET /metrics
  *
@@ -96,7 +99,7 @@ static json_t *worker_entry(const att_copy *c)
 			 "evidence", ev);
 }
 
-/* worker=ID&nonce=HEX, strictly (either order, each once;
+/* worker=ID[&nonce=HEX], strictly (either order, each once;
  * gateway_internal.h). */
 bool gw_relay_query_parse(const char *q, char *id, size_t idlen, char *nonce, size_t nlen)
 {
@@ -124,9 +127,11 @@ bool gw_relay_query_parse(const char *q, char *id, size_t idlen, char *nonce, si
 		dst[vlen] = '\0';
 		q = amp != NULL ? amp + 1 : NULL;
 	}
-	if (id[0] == '\0' || nonce[0] == '\0')
+	if (id[0] == '\0')
 		return false;
 	size_t hl = strlen(nonce);
+	if (hl == 0)
+		return true; /* the published bundle */
 	return hl >= VEIL_WORKER_NONCE_HEX_MIN && hl <= VEIL_WORKER_NONCE_HEX_MAX && hl % 2 == 0 &&
 	       strspn(nonce, "0123456789abcdefABCDEF") == hl;
 }
@@ -139,8 +144,8 @@ static void relay(veil_gateway *g, veil_http_request *r, const char *q)
 	if (!gw_relay_query_parse(q, id, sizeof id, nonce, sizeof nonce)) {
 		gw_metrics_request(g->metrics, GW_ROUTE_ATTESTATION, 1, GW_OUT_CLIENT_ERROR, 0);
 		gw_reply_error(r, 400, "invalid_request_error", "bad_query",
-			       "the query is worker=ID&nonce=HEX (16 to 128 hex digits, an even "
-			       "count), or nothing");
+			       "the query is worker=ID, worker=ID&nonce=HEX (16 to 128 hex "
+			       "digits, an even count), or nothing");
 		return;
 	}
 	w = gw_registry_find(&g->reg, id);
@@ -153,7 +158,10 @@ static void relay(veil_gateway *g, veil_http_request *r, const char *q)
 	}
 	/* forward ends a pick: take the count the pick would have. */
 	atomic_fetch_add(&w->outstanding, 1);
-	snprintf(target, sizeof target, "/v1/attestation?nonce=%s", nonce);
+	if (nonce[0] != '\0')
+		snprintf(target, sizeof target, "/v1/attestation?nonce=%s", nonce);
+	else
+		snprintf(target, sizeof target, "/v1/attestation");
 	gw_forward_req f = {.worker = w, .method = "GET", .target = target};
 	gw_forward(g, r, &f);
 	gw_metrics_request(g->metrics, GW_ROUTE_ATTESTATION, 1, GW_OUT_OK, 0);

@@ -230,9 +230,9 @@ void gw_remove(veil_gateway *g, gw_worker *w, const char *kind, const char *reas
  * unit tests. gw_join_parse (join.c) reads a join request strictly
  * ({"id", "url", "capacity"}, docs/gateway.md "Joining") into the id, url
  * and capacity of *p (nothing else of p is touched); gw_relay_query_parse
- * (api.c) reads the query of GET /v1/attestation?worker=ID&nonce=HEX into
- * id and nonce (NUL-terminated, capped at idlen and nlen) and says whether
- * it is well formed. */
+ * (api.c) reads the query of GET /v1/attestation?worker=ID[&nonce=HEX] into
+ * id and nonce (NUL-terminated, capped at idlen and nlen; nonce empty when
+ * absent) and says whether it is well formed. */
 VEIL_MUST_CHECK veil_err gw_join_parse(const uint8_t *body, size_t len, gw_pending *p);
 bool gw_relay_query_parse(const char *q, char *id, size_t idlen, char *nonce, size_t nlen);
 

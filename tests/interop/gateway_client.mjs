@@ -217,11 +217,27 @@ async function checkWorkers() {
 		}
 	});
 
+	await check("1. the relay gives each worker's published bundle, the same bytes each time", async () => {
+		need();
+		for (const w of WORKERS.values()) {
+			const a = await http(`/v1/attestation?worker=${w.id}`);
+			const b = await http(`/v1/attestation?worker=${w.id}`);
+			expectStatus(a, 200, "application/json");
+			expectStatus(b, 200, "application/json");
+			assert.equal(a.headers.get("x-veil-worker"), w.id, "X-Veil-Worker");
+			assert.ok(Buffer.compare(Buffer.from(a.bytes), Buffer.from(b.bytes)) === 0, `${w.id}: the published bundle changed`);
+			const rd = json(a).runtime_data;
+			assert.deepEqual(rd?.["tee-pubkey"], w.jwk, `${w.id}: another tee-pubkey than listed`);
+			assert.equal(rd["veil-worker"].id, w.id, `${w.id}: another worker's evidence`);
+		}
+	});
+
 	await check("1. the relay refuses the plain worker, unknown ids and bad nonces", async () => {
 		const nonce = randomBytes(16).toString("hex");
 		expectError(await http(`/v1/attestation?worker=${PLAIN}&nonce=${nonce}`), 404, "invalid_request_error");
 		expectError(await http(`/v1/attestation?worker=nobody-here&nonce=${nonce}`), 404, "invalid_request_error");
-		for (const q of [`worker=${CONF[0]}&nonce=xyz`, `worker=${CONF[0]}`, `nonce=${nonce}`, "other=1"])
+		expectError(await http(`/v1/attestation?worker=${PLAIN}`), 404, "invalid_request_error");
+		for (const q of [`worker=${CONF[0]}&nonce=xyz`, `worker=`, `nonce=${nonce}`, "other=1"])
 			expectError(await http(`/v1/attestation?${q}`), 400, "invalid_request_error");
 	});
 }
