@@ -319,4 +319,58 @@
 #define VEIL_GW_LOG_ANSWER_MAX (4 * 1024 * 1024)
 #define VEIL_GW_STH_CACHE_MS   1000
 
+/* The client core (src/client, docs/client.md). A client policy file (it
+ * carries reference values, which can be large: as large as a
+ * reference-value file or any JSON document Veil reads), the models it
+ * names and the digests listed for one model, the engines it lists and
+ * the bytes of an engine name, the default and the longest time a
+ * verified worker is trusted before its evidence is fetched again, an
+ * evidence bundle (the gateway's cap), and the bytes of an attested
+ * application/ohttp-keys body. Server-sent events of a stream: the bytes
+ * of one line and of one event's data (both well above what a worker
+ * sends: one token's chunk, or the last chunk with usage and a receipt,
+ * is under 5 KiB). */
+#define VEIL_CLIENT_POLICY_MAX_BYTES (1024 * 1024)
+#define VEIL_CLIENT_MODELS_MAX       256
+#define VEIL_CLIENT_DIGESTS_MAX      64
+#define VEIL_CLIENT_ENGINES_MAX      16
+#define VEIL_CLIENT_ENGINE_MAX       63
+#define VEIL_CLIENT_REVERIFY_DEFAULT 300
+#define VEIL_CLIENT_REVERIFY_MAX     86400
+#define VEIL_CLIENT_EVIDENCE_MAX     VEIL_GW_EVIDENCE_MAX
+#define VEIL_CLIENT_OHTTP_KEYS_MAX   4096
+#define VEIL_SSE_LINE_MAX            (256 * 1024)
+#define VEIL_SSE_EVENT_MAX           (1024 * 1024)
+
+/* The client's reading of a gateway's transparency log (src/client/log.c,
+ * docs/audit.md): the bytes of a tree head answer (a head of at most
+ * VEIL_TLOG_STH_MAX_BYTES and the key beside it), of a proof answer
+ * (VEIL_TLOG_PROOF_MAX hashes), and of an entries answer for one entry (one
+ * VEIL_TLOG_ENTRY_MAX entry in base64url is about 5.6 MiB). `veil audit`:
+ * the most entries one run samples, the most entries after a listed
+ * worker's index it reads to look for a removal, the bytes of the
+ * attestation list (up to VEIL_GW_WORKERS_MAX workers with their
+ * evidence) and of the state file, and how far a head's time may be from
+ * the auditor's clock. */
+#define VEIL_CLIENT_LOG_STH_ANSWER_MAX   (16 * 1024)
+#define VEIL_CLIENT_LOG_PROOF_ANSWER_MAX (16 * 1024)
+#define VEIL_CLIENT_LOG_ENTRY_ANSWER_MAX (6 * 1024 * 1024)
+#define VEIL_AUDIT_SAMPLE_MAX            4096
+#define VEIL_AUDIT_TAIL_MAX              1024
+#define VEIL_AUDIT_LIST_MAX              (64 * 1024 * 1024)
+#define VEIL_AUDIT_STATE_MAX             (8 * 1024)
+#define VEIL_AUDIT_CLOCK_SKEW_S          300
+/* `veil verify-receipt`: the bytes of a request or response file it hashes
+ * (a long stream's events as saved included). */
+#define VEIL_VERIFY_RECEIPT_FILE_MAX (64 * 1024 * 1024)
+
+/* veil proxy (src/cli/proxy*.c, docs/proxy.md): the bytes of a request
+ * body (the worker's own cap: a larger body could only be refused there),
+ * the requests waiting for a forwarding thread (past it: 503 at once), the
+ * most forwarding threads, and the bytes of the gateway's model list. */
+#define VEIL_PROXY_BODY_MAX    VEIL_WORKER_BODY_MAX
+#define VEIL_PROXY_QUEUE_MAX   256
+#define VEIL_PROXY_THREADS_MAX 64
+#define VEIL_PROXY_MODELS_MAX  (1024 * 1024)
+
 #endif
