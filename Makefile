@@ -44,11 +44,13 @@ FUZZERS   := $(FUZZ_SRCS:fuzz/%.c=$(FUZZ_BUILD)/%)
 .PHONY: all test check-tests fuzz bench clean format format-check demo
 all: $(VEIL) $(KBS) $(WORKER) $(GATEWAY)
 
-# The main job, until the full system exists: verify real SNP and TDX
-# evidence from the shared test data. (scripts/demo.sh also installs what is
-# missing first; this target assumes it is there.)
-demo: $(VEIL)
-	@scripts/demo.sh --no-setup
+# The main job: the whole system on the simulated TEE (key broker, gateway,
+# two workers, veil chat, veil proxy with the openai npm client, receipts,
+# audit, and the refusals), narrated, with a table of what was proven.
+# (scripts/demo.sh also installs what is missing and builds first; this
+# target builds, and assumes the packages are there.)
+demo: all
+	@BUILD=$(BUILD) scripts/demo.sh --no-setup
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -58,8 +60,10 @@ $(LIB): $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(VEIL): $(CLI_OBJS) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB) $(LDLIBS)
+# The CLI shares the daemons' option and signal helpers (veil proxy is a
+# server too).
+$(VEIL): $(CLI_OBJS) $(BUILD)/src/daemon/daemon.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(BUILD)/src/daemon/daemon.o $(LIB) $(LDLIBS)
 
 $(KBS): $(BUILD)/src/daemon/veil_kbs.o $(BUILD)/src/daemon/daemon.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(LDLIBS)

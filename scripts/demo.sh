@@ -1,144 +1,317 @@
 #!/usr/bin/env bash
-# The main job until the whole system exists. First the attestation loop on
-# the simulated TEE (sim init, attest with a GPU, verify, appraise: affirming,
-# then refused by the default policy and for a changed workload), and the
-# key broker releasing a model key to that worker and refusing another; then
-# `veil verify` and `veil appraise` on real evidence from real hardware in the
-# shared test data: AMD SEV-SNP reports from Milan (a debug guest) and Turin,
-# an Intel TDX quote with its Intel collateral, a tampered copy that must be
-# refused, and an NVIDIA H100 GPU report with its RIMs.
+# The README's main command: the whole of Veil on one machine, on the
+# simulated TEE, narrated for a newcomer. A model owner seals a model and
+# gives its key to the key broker, which releases it only to the expected
+# workload; two workers get the key and join the gateway, which admits them
+# after checking their evidence; a user sends confidential requests with
+# `veil chat` and, through `veil proxy`, with the official openai npm
+# client, checks the receipts and audits the gateway's log; then a worker
+# running other code is refused its key and admission, and with no
+# attested worker left a confidential request fails at once. Ends with a
+# table of what was proven, stops every process it started (also when
+# interrupted) and exits non-zero if any step failed.
+#
+#   bash scripts/demo.sh [--no-setup]
+#
+# Without --no-setup it first runs scripts/setup.sh and builds with make;
+# $BUILD names the build folder (default build).
 set -uo pipefail
 cd "$(dirname "$0")/.."
+export BUILD="${BUILD:-build}"
 if [ "${1:-}" != "--no-setup" ]; then
 	bash scripts/setup.sh || exit 1
-	make -s -j"$(nproc)" all || exit 1
+	make -s -j"$(nproc)" BUILD="$BUILD" all || exit 1
 fi
-VEIL="${BUILD:-build}/veil"
-TD="${VEIL_TESTDATA:-../shared/testdata}"
-[ -d "$TD" ] || { echo "demo: test data not found at $TD (set VEIL_TESTDATA)" >&2; exit 1; }
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
+. tests/cli/lib/expect.bash
+. tests/cli/lib/node.bash
+. tests/cli/lib/deploy.bash
+export LC_ALL=C
+for b in veil veil-kbs veil-gateway veil-worker; do
+	[ -x "$BUILD/$b" ] || { echo "demo: $BUILD/$b is missing: run make (or drop --no-setup)" >&2; exit 1; }
+done
 
-run() {
-	echo
-	echo "\$ veil verify $*"
-	"$VEIL" verify "$@"
-	echo "(exit $?)"
+# ---- narration and the summary table ----
+STEPS=()
+RESULTS=()
+failed=0
+# step RESULT TEXT: one row of the closing table.
+step() {
+	RESULTS+=("$1")
+	STEPS+=("$2")
+	if [ "$1" = ok ]; then
+		printf '   ok: %s\n' "$2"
+	else
+		failed=$((failed + 1))
+		printf '   FAILED: %s\n' "$2"
+	fi
 }
-
-say() {
+summary() {
+	title "What was proven"
+	local i
+	for i in "${!STEPS[@]}"; do
+		printf '   %-4s  %s\n' "${RESULTS[$i]}" "${STEPS[$i]}"
+	done
 	echo
-	echo "\$ veil $*"
-	"$VEIL" "$@"
-	echo "(exit $?)"
+	if [ "$failed" = 0 ]; then
+		echo "demo: all ${#STEPS[@]} steps ok"
+	else
+		echo "demo: $failed of ${#STEPS[@]} steps FAILED"
+	fi
 }
-ear() { # the EAR, without the annotated evidence
-	echo
-	echo "\$ veil $*"
-	"$VEIL" "$@" | jq '{"veil.status", "veil.insecure", submods: (.submods | map_values(
-		{"ear.status", "ear.trustworthiness-vector", "veil.reasons"}))}'
-	echo "(exit ${PIPESTATUS[0]})"
+# abort: a step the rest depends on failed; the table so far, exit 1 (the
+# EXIT trap of deploy.bash stops what was started).
+abort() {
+	summary
+	exit 1
 }
+title() { printf '\n== %s\n' "$*"; }
+say() { printf '   %s\n' "$@"; }
+# The command as one would type it: files by their name in $DEPLOY, the
+# binaries by their name, arguments with spaces quoted.
+shown() {
+	local a out=""
+	for a in "$@"; do
+		a="${a//$DEPLOY\//}"
+		a="${a#"$BUILD"/}"
+		case "$a" in
+		*\"*) a="'$a'" ;;
+		*[\ \?\*]*) a="\"$a\"" ;;
+		esac
+		out="$out $a"
+	done
+	printf '   $%s\n' "$out"
+}
+# The model's answer without control characters (its random weights pick
+# any token, escape sequences included).
+printable() {
+	local t
+	t="$(tr -d '\000-\010\013-\037\177')"
+	printf '%s\n' "$t"
+}
+indent() { sed "s|$DEPLOY/||g; s/^/     | /"; }
+# wrapped: a long message (a refusal's reason) on lines of 76 characters.
+wrapped() { sed "s|$DEPLOY/||g" | cut -c1-400 | fold -s -w 76 | indent; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+now() { date +%s.%N; }
 
-echo "== The simulated TEE: a platform with one GPU, a worker binary and its configuration"
-say sim init "$tmp/sim"
-printf 'worker binary' >"$tmp/worker" && printf '{"model":"demo"}' >"$tmp/worker.json"
-say sim measure "$tmp/worker" "$tmp/worker.json"
-echo '{"nonce":"demo-challenge-1","tee-pubkey":{"kty":"EC","crv":"P-256","x":"eA","y":"eQ"}}' \
-	>"$tmp/rt.json"
-echo
-echo "== Attest: GPU report for the nonce derived from the runtime data, then the CPU report"
-echo "   with SHA-384(JCS(runtime data)) in REPORT_DATA, as one bundle"
-say attest --tee sim --sim "$tmp/sim" --gpu --runtime-data "$tmp/rt.json" \
-	--workload "$tmp/worker" --workload "$tmp/worker.json" --out "$tmp/ev.json"
-say verify --sim-root "$tmp/sim/root.pem" "$tmp/ev.json" | grep -v '^      measurements\|^  runtime_data'
-jq --arg root "$(cat "$tmp/sim/root.sha256")" \
-	'.sim.roots = [$root] | .sim.match = {"measurement": "sim-workloads"}' \
-	examples/policies/sim-dev.json >"$tmp/policy.json"
-jq -n --arg m "$("$VEIL" sim measure "$tmp/worker" "$tmp/worker.json")" \
-	--arg exp "$(date -u -d '+1 day' +%Y-%m-%dT%H:%M:%SZ)" \
-	'{version: 1, expires: $exp, sets: {"sim-workloads": [$m]}}' >"$tmp/rv.json"
-echo
-echo "== Appraise under a policy that names this sim root and the workload's measurement"
-ear appraise --policy "$tmp/policy.json" --reference-values "$tmp/rv.json" "$tmp/ev.json"
-echo
-echo "== The same evidence under the default policy: nothing is accepted until configured"
-ear appraise "$tmp/ev.json"
-echo
-echo "== Another workload (only the binary, no configuration): not the expected measurement"
-"$VEIL" attest --tee sim --sim "$tmp/sim" --gpu --runtime-data "$tmp/rt.json" \
-	--workload "$tmp/worker" --out "$tmp/ev2.json"
-ear appraise --policy "$tmp/policy.json" --reference-values "$tmp/rv.json" "$tmp/ev2.json"
+cat <<'EOF'
+Veil: confidential AI inference. A prompt is encrypted on the user's machine
+to a key that only an attested worker's TEE holds; the gateway in between
+routes it without being able to read it, and every answer carries a receipt
+signed inside the TEE. This demo runs everything on this machine, on a
+simulated TEE (real deployments use AMD SEV-SNP or Intel TDX with NVIDIA
+GPUs; the checks are the same).
+EOF
+say "" "working files in $DEPLOY"
 
-echo
-echo "== The key broker: veil-kbs on loopback, configured through its admin API, releases a"
-echo "   model key only to the sim worker whose evidence the policy affirms"
-KBS="${BUILD:-build}/veil-kbs"
-say kbs keys --out "$tmp/admin"
-"$KBS" --db "$tmp/kbs.db" --master-key "$tmp/kbs.key" --create-master-key --port 0 \
-	--port-file "$tmp/kbs.port" --admin-key "$tmp/admin.pub.jwk" 2>"$tmp/kbs.log" &
-kbs_pid=$!
-for _ in $(seq 1 100); do [ -s "$tmp/kbs.port" ] && break; sleep 0.05; done
-url="http://127.0.0.1:$(cat "$tmp/kbs.port")"
-printf 'the model key\n' >"$tmp/model.key"
-printf '{"version":1,"rules":[{"resources":"default/model/*","status":["affirming"],"tee":["sim"],"allow_insecure":true}]}' \
-	>"$tmp/resource-policy.json"
-A=(--url "$url" --admin-key "$tmp/admin.jwk")
-# veil kbs fetch attests the CPU only: the same policy without its GPU rule.
-jq 'del(.gpu)' "$tmp/policy.json" >"$tmp/kbs-policy.json"
-say kbs set-policy "${A[@]}" "$tmp/kbs-policy.json"
-say kbs add-reference-values "${A[@]}" "$tmp/rv.json"
-say kbs set-resource-policy "${A[@]}" "$tmp/resource-policy.json"
-say kbs put-resource "${A[@]}" default/model/key "$tmp/model.key"
-echo
-echo "== The worker: auth, sim evidence bound to the broker's nonce and a fresh key, attest,"
-echo "   then the key as a JWE to that key, decrypted in memory"
-say kbs fetch --url "$url" --sim "$tmp/sim" --workload "$tmp/worker" --workload "$tmp/worker.json" \
-	default/model/key
-echo
-echo "== Another workload asks for the same key: refused"
-say kbs fetch --url "$url" --sim "$tmp/sim" --workload "$tmp/worker" default/model/key
-kill -TERM "$kbs_pid"
-wait "$kbs_pid" 2>/dev/null
+# ---- 1. the model owner ----
+title "1. The model owner seals a model and hands its key to the key broker"
+say "A tiny model with random weights is generated (its answers are gibberish: what" \
+	"matters here is who produced them, and that nobody else could read them). It is" \
+	"encrypted; only its digest is public."
+if deploy_model chat; then
+	step ok "a model generated and sealed (digest ${MODEL_SHA:0:16}...)"
+else
+	step FAIL "generating and sealing the model"
+	abort
+fi
+say "The simulated platform: a CPU TEE with one GPU. The worker's code is" \
+	"measured: this measurement is what everyone will expect."
+say "expected workload measurement: ${MEASUREMENT:-?}"
+if deploy_kbs; then
+	say "veil-kbs at $KBS releases default/model/chat only to evidence that is" \
+		"genuine, from this platform, with the expected measurement and a GPU in CC mode."
+	step ok "the key broker holds the model key under a measurement policy"
+else
+	step FAIL "starting the key broker"
+	abort
+fi
 
-echo
-echo "== AMD SEV-SNP, Milan, debug guest: genuine, and the claims say debug=true"
-run --at 2023-01-01T00:00:00Z --certs "$TD/snp/go-sev-guest/vcek.testcer" \
-	"$TD/snp/go-sev-guest/attestation.bin"
+# ---- 2. the operator ----
+title "2. The operator starts the gateway and two workers"
+deploy_gateway || { step FAIL "starting the gateway"; abort; }
+say "veil-gateway at $GW (nobody has to trust it: it cannot read prompts)."
+deploy_worker a wk-a
+deploy_worker b wk-b
+say "Each worker proves to the broker what it runs, gets the key, opens the" \
+	"model in memory, then asks the gateway to admit it with fresh evidence."
+t0="$(now)"
+if deploy_wait_admitted 2 60; then
+	step ok "the broker released the key to both workers; the gateway admitted them ($(secs "$t0" "$(now)") s)"
+else
+	step FAIL "the gateway admitted both workers"
+	tail -n 3 "$DEPLOY/a.log" "$DEPLOY/b.log" "$GW_LOG" | indent
+	abort
+fi
+command curl -s --max-time 10 "$GW/v1/attestation" |
+	jq -r '.data[] | "\(.worker): \(.tee), model \(.model) sha256 \(.model_sha256[:16])..."' | indent
 
-echo
-echo "== The same genuine report appraised under examples/policies/snp.json: debug is forbidden,"
-echo "   its TCB is below the minimum and its measurement is not a reference value"
-ear appraise --policy examples/policies/snp.json \
-	--reference-values examples/reference-values/workloads.json --at 2023-01-01T00:00:00Z \
-	--certs "$TD/snp/go-sev-guest/vcek.testcer" "$TD/snp/go-sev-guest/attestation.bin"
+# ---- 3. the user: veil chat ----
+title "3. A user asks a question with veil chat"
+deploy_client_policy "$DEPLOY/client-policy.json" || step FAIL "writing the client policy"
+say "The user's policy (client-policy.json) says what they accept: this platform's" \
+	"root, the expected measurement, the model's digest, a GPU, the gateway's log key."
+say "veil chat fetches a worker's evidence with its own nonce, checks it against" \
+	"that policy, encrypts the prompt to the key in that evidence (OHTTP), and" \
+	"checks the receipt signed inside the TEE."
+PROMPT="What is confidential computing?"
+CHAT=(chat --gateway "$GW" --policy "$DEPLOY/client-policy.json" --stream --show-attestation
+	--save "$DEPLOY/saved" --max-tokens 16 --temperature 0 --prompt "$PROMPT")
+shown veil "${CHAT[@]}"
+"$VEIL" "${CHAT[@]}" >"$DEPLOY/chat.out" 2>"$DEPLOY/chat.err"
+rc=$?
+say "what veil chat found (stderr; the full appraisal, an EAR in JSON, left out here):"
+sed '/^{/,/^}/d' "$DEPLOY/chat.err" | indent
+say "the answer (stdout):"
+printable <"$DEPLOY/chat.out" | indent
+if [ "$rc" = 0 ] && grep -q 'receipt verified' "$DEPLOY/chat.err"; then
+	step ok "veil chat: evidence verified, prompt encrypted end to end, receipt verified"
+else
+	step FAIL "veil chat (exit $rc)"
+fi
 
-echo
-echo "== AMD SEV-SNP, Turin, report version 5"
-run --at 2026-09-01T00:00:00Z --certs "$TD/snp/tinfoil-go-AGPL/box2_turin_vcek.DERIVED.der" \
-	"$TD/snp/tinfoil-go-AGPL/box2_turin_report.DERIVED.bin"
+title "4. Anyone can check that receipt later, offline"
+VR=(verify-receipt "$DEPLOY/saved/receipt.jws" --evidence "$DEPLOY/saved/evidence.json"
+	--request "$DEPLOY/saved/request.json" --response "$DEPLOY/saved/response"
+	--policy "$DEPLOY/client-policy.json" --stream)
+shown veil "${VR[@]}"
+"$VEIL" "${VR[@]}" >"$DEPLOY/vr.out" 2>&1
+rc=$?
+indent <"$DEPLOY/vr.out"
+[ "$rc" = 0 ] && step ok "the saved receipt verifies offline against the evidence and the bytes" ||
+	step FAIL "veil verify-receipt (exit $rc)"
 
-echo
-echo "== Intel TDX quote v4 with Intel collateral: genuine, TCB status UpToDate"
-run --at 2025-07-19T10:00:34Z --certs "$TD/tdx/phala-dcap-qvl/tdx_quote_collateral.json" \
-	"$TD/tdx/phala-dcap-qvl/tdx_quote"
+# ---- 5. any OpenAI client, through veil proxy ----
+title "5. Any OpenAI client, unchanged, through veil proxy"
+say "veil proxy is a local OpenAI endpoint: it does what veil chat does for every" \
+	"request, and says in response headers which worker answered and that it verified."
+PROXY=(proxy --gateway "$GW" --policy "$DEPLOY/client-policy.json" --listen 127.0.0.1:0
+	--port-file "$DEPLOY/proxy.port")
+shown veil "${PROXY[@]}" --api-key '$VEIL_API_KEY' '&'
+"$VEIL" "${PROXY[@]}" --api-key "$API_KEY" 2>"$DEPLOY/proxy.log" &
+PROXY_PID=$!
+deploy_track "$PROXY_PID"
+if deploy_wait_file "$DEPLOY/proxy.port" "$PROXY_PID" 10; then
+	PURL="http://127.0.0.1:$(cat "$DEPLOY/proxy.port")"
+	if command -v node >/dev/null && command -v npm >/dev/null &&
+		[ "$(node -p 'process.versions.node.split(".")[0]')" -ge 20 ] 2>/dev/null && npm_packages_ready; then
+		shown node tests/interop/demo_openai.mjs "$PURL" chat "Tell me a secret."
+		node tests/interop/demo_openai.mjs "$PURL" chat "Tell me a secret." >"$DEPLOY/node.out" 2>&1
+		rc=$?
+		indent <"$DEPLOY/node.out"
+		say "(a stream's headers go out before its receipt arrives: receipt=pending; the proxy" \
+			"checks the receipt at the end and cuts the stream if it fails)"
+		affirmed="$(grep -c '^x-veil-verified: evidence=affirming' "$DEPLOY/node.out")"
+		if [ "$rc" = 0 ] && grep -q '^whole: ' "$DEPLOY/node.out" && grep -q '^streamed: ' "$DEPLOY/node.out" &&
+			[ "$affirmed" = 2 ] && grep -q '^x-veil-verified: .*receipt=verified' "$DEPLOY/node.out" &&
+			[ "$(grep -c '^x-veil-worker: wk-[ab]$' "$DEPLOY/node.out")" = 2 ]; then
+			step ok "the openai npm client through veil proxy: whole and streamed, X-Veil-Verified"
+		else
+			step FAIL "the openai npm client through veil proxy (exit $rc)"
+			tail -n 3 "$DEPLOY/proxy.log" | indent
+		fi
+	else
+		step FAIL "the openai npm client needs Node.js 20+ and tests/interop/node_modules (scripts/setup.sh)"
+	fi
+else
+	step FAIL "veil proxy did not start"
+	tail -n 3 "$DEPLOY/proxy.log" | indent
+fi
 
-echo
-echo "== The same SNP report with one bit of the measurement flipped: refused"
-cp "$TD/snp/trustee/test-report.bin" "$tmp/tampered.bin" && chmod u+w "$tmp/tampered.bin"
-printf '\x01' | dd of="$tmp/tampered.bin" bs=1 seek=$((0x90)) conv=notrunc status=none
-run --at 2024-01-01T00:00:00Z --certs "$TD/snp/trustee/test-vcek.der" "$tmp/tampered.bin"
+# ---- 6. audit ----
+title "6. Auditing the gateway's transparency log"
+say "Every admission is in an append-only log with signed tree heads. veil audit" \
+	"checks the log only grew, checks sampled entries are in it, and re-checks the" \
+	"evidence they hold under the user's policy."
+AUDIT=(audit --gateway "$GW" --policy "$DEPLOY/client-policy.json" --state "$DEPLOY/audit.state")
+shown veil "${AUDIT[@]}"
+"$VEIL" "${AUDIT[@]}" >"$DEPLOY/audit.out" 2>&1
+rc=$?
+head -n 20 "$DEPLOY/audit.out" | indent
+[ "$rc" = 0 ] && step ok "veil audit: the log is consistent and its evidence verifies" ||
+	step FAIL "veil audit (exit $rc)"
 
-echo
-echo "== NVIDIA H100 GPU report, driver 545.00, with its driver and VBIOS RIMs:"
-echo "   chain to NVIDIA's root, signature, nonce and every golden measurement."
-echo "   Offline there is no OCSP response, so revocation status is unknown: refused"
-echo "   by default (fail closed), then accepted explicitly, which the claims record."
-N="$TD/nvidia"
-run --at 2025-03-01T00:00:00Z --certs "$N/hopper/h100_drv545.00_certchain.pem" \
-	--rims "$N/rims" --nonce 4cff7f5380ead8fad8ec2c531c110aca4302a88f603792801a8ca29ee151af2e \
-	"$N/hopper/h100_drv545.00_vb96.00.5E.00.01_report.hex" | grep -v '^  measurement'
-run --at 2025-03-01T00:00:00Z --certs "$N/hopper/h100_drv545.00_certchain.pem" \
-	--rims "$N/rims" --nonce 4cff7f5380ead8fad8ec2c531c110aca4302a88f603792801a8ca29ee151af2e \
-	--allow-unknown-revocation "$N/hopper/h100_drv545.00_vb96.00.5E.00.01_report.hex" |
-	grep -v '^  measurement'
+# ---- 7. refusals ----
+title "7. A worker running other code"
+say "Someone starts a worker with a modified binary (another measurement)."
+printf 'veil-worker build 1, modified' >"$DEPLOY/evil.bin"
+WK_BIN="$DEPLOY/evil.bin" GW="" deploy_worker evil wk-evil
+if ! deploy_worker_wait evil 30 && [ "${WRC_evil:-}" = 2 ] &&
+	grep -q 'not released\|contraindicated' "$DEPLOY/evil.log"; then
+	say "the key broker refuses it the model key; the worker cannot start:"
+	grep -o 'refused by the broker.*' "$DEPLOY/evil.log" | head -n 1 | wrapped
+	step ok "the key broker refuses the model key to another workload"
+else
+	step FAIL "the key broker refuses the model key to another workload"
+fi
+say "" "Even if a host operator got hold of the key and gave it to that worker," \
+	"the gateway checks the worker's evidence before routing anything to it:"
+WK_BIN="$DEPLOY/evil.bin" KBS="" deploy_worker evil2 wk-evil
+t0="$(now)"
+for _ in $(seq 1 300); do
+	grep -q '"event":"join.refused"' "$GW_LOG" && break
+	sleep 0.1
+done
+if grep -q '"event":"join.refused"' "$GW_LOG" && ! deploy_admitted wk-evil; then
+	grep '"event":"join.refused"' "$GW_LOG" | head -n 1 |
+		jq -r '"gateway: admission refused for \(.worker) (\(.code)): \(.reason)"' 2>/dev/null |
+		wrapped
+	step ok "the gateway refuses to admit a worker with another measurement"
+else
+	step FAIL "the gateway refuses to admit a worker with another measurement"
+fi
+
+title "8. No attested worker left: confidential requests fail fast"
+say "The two good workers stop; only the refused one still runs. A confidential" \
+	"request must never fall back to it: it fails at once."
+deploy_stop_worker a
+deploy_stop_worker b
+for _ in $(seq 1 100); do
+	command curl -s --max-time 5 "$GW/v1/attestation" | jq -e '.data | length == 0' >/dev/null 2>&1 && break
+	sleep 0.1
+done
+CHAT2=(chat --gateway "$GW" --policy "$DEPLOY/client-policy.json" --prompt "Still there?" --max-tokens 4)
+shown veil "${CHAT2[@]}"
+t0="$(now)"
+"$VEIL" "${CHAT2[@]}" >"$DEPLOY/chat2.out" 2>"$DEPLOY/chat2.err"
+rc=$?
+t="$(secs "$t0" "$(now)")"
+indent <"$DEPLOY/chat2.err"
+say "exit $rc after $t s"
+if [ "$rc" = 3 ] && [ ! -s "$DEPLOY/chat2.out" ] && awk -v t="$t" 'BEGIN { exit !(t < 5) }'; then
+	step ok "veil chat refuses at once when no attested worker is left (exit 3, $t s)"
+else
+	step FAIL "veil chat with no attested worker (exit $rc, $t s, want 3 quickly)"
+fi
+shown curl -H 'Authorization: Bearer $VEIL_API_KEY' -H 'X-Veil-Confidential: required' \
+	"$GW/v1/chat/completions" -d '{"model":"chat",...}'
+r="$(command curl -s --max-time 10 -o "$DEPLOY/ff.json" -w '%{http_code} %{time_total}' \
+	-H "Authorization: Bearer $API_KEY" -H 'X-Veil-Confidential: required' "$GW/v1/chat/completions" \
+	-d '{"model":"chat","messages":[{"role":"user","content":"hi"}],"max_tokens":4}')"
+jq -r '"\(.error.type) (\(.error.code)): \(.error.message)"' "$DEPLOY/ff.json" 2>/dev/null | wrapped
+say "HTTP ${r%% *} in ${r#* } s"
+if [ "${r%% *}" = 503 ] && awk -v t="${r#* }" 'BEGIN { exit !(t < 0.5) }' &&
+	jq -e '.error.code == "no_confidential_worker"' "$DEPLOY/ff.json" >/dev/null 2>&1; then
+	step ok "the gateway answers a confidential request 503 at once (${r#* } s), never the unattested worker"
+else
+	step FAIL "the gateway's fail-fast 503 ($r)"
+fi
+
+# ---- 9. real hardware evidence, from the shared test data ----
+if [ -f "$TD/tdx/phala-dcap-qvl/tdx_quote" ]; then
+	title "9. The same verifier on real hardware evidence: an Intel TDX quote"
+	V=(verify --at 2025-07-19T10:00:34Z --certs "$TD/tdx/phala-dcap-qvl/tdx_quote_collateral.json"
+		"$TD/tdx/phala-dcap-qvl/tdx_quote")
+	shown veil "${V[@]}"
+	"$VEIL" "${V[@]}" >"$DEPLOY/tdx.out" 2>&1 && step ok "a real Intel TDX quote verifies against Intel's collateral" ||
+		{ head -n 5 "$DEPLOY/tdx.out" | indent; step FAIL "verifying a real Intel TDX quote"; }
+fi
+
+# ---- the end ----
+deploy_stop
+left="$(ps -eo args= | grep -F "$DEPLOY" | grep -v grep | grep -c '^[^ ]*veil' || true)"
+[ "$left" = 0 ] && step ok "every process the demo started has stopped" ||
+	step FAIL "$left processes the demo started are still running"
+
+summary
+[ "$failed" = 0 ]

@@ -208,10 +208,6 @@ static int parse_args(int argc, char **argv, attest_args *a)
  * standard output (never binary to a terminal). */
 static veil_err write_output(const char *path, const uint8_t *p, size_t n, bool binary)
 {
-	char tmp[4096];
-	FILE *f;
-	int fd;
-
 	if (path == NULL) {
 		ENSURE(!binary || !isatty(STDOUT_FILENO), VEIL_E_USAGE,
 		       "refusing to write a binary report to a terminal; use --out FILE or a pipe");
@@ -219,28 +215,7 @@ static veil_err write_output(const char *path, const uint8_t *p, size_t n, bool 
 		       "cannot write to standard output: %s", strerror(errno));
 		return VEIL_OK;
 	}
-	ENSURE((size_t)snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", path) < sizeof tmp, VEIL_E_USAGE,
-	       "--out path too long");
-	fd = mkstemp(tmp);
-	ENSURE(fd >= 0, VEIL_E_IO, "cannot create a file beside %s: %s", path, strerror(errno));
-	f = fdopen(fd, "wb");
-	if (f == NULL || fwrite(p, 1, n, f) != n || fflush(f) != 0 || fsync(fd) != 0) {
-		int e = errno;
-		if (f != NULL)
-			fclose(f);
-		else
-			close(fd);
-		unlink(tmp);
-		return veil_fail(VEIL_E_IO, "cannot write %s: %s", path, strerror(e));
-	}
-	fclose(f);
-	if (rename(tmp, path) != 0) {
-		int e = errno;
-		unlink(tmp);
-		return veil_fail(VEIL_E_IO, "cannot move the evidence to %s: %s", path,
-				 strerror(e));
-	}
-	return VEIL_OK;
+	return cli_write_file(path, p, n);
 }
 
 static veil_err read_runtime_data(const char *path, json_t **out)

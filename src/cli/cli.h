@@ -44,6 +44,11 @@ int cmd_unseal(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 /* veil gateway key create|list|revoke, veil gateway usage (gateway.c). */
 int cmd_gateway(int argc, char **argv);
+/* The user's side (docs/client.md): chat.c, proxy.c, verify_receipt.c, audit.c. */
+int cmd_chat(int argc, char **argv);
+int cmd_proxy(int argc, char **argv);
+int cmd_verify_receipt(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 
 /* How evidence bytes were written in the file. */
 typedef enum cli_encoding {
@@ -90,6 +95,9 @@ VEIL_MUST_CHECK veil_err cli_sim_roots_from(const veil_collateral *c, uint8_t (*
 					    size_t *count);
 /* Reads a whole small file given on the command line. */
 VEIL_MUST_CHECK veil_err cli_read_file(const char *path, uint8_t **out, size_t *len);
+/* Writes a whole file through a temporary file beside it, fsync and rename,
+ * so that path holds either its old content or all of the new. */
+VEIL_MUST_CHECK veil_err cli_write_file(const char *path, const void *p, size_t n);
 /* Prints a JSON value (sorted keys, indented) to stdout. */
 void cli_print_json(const json_t *v);
 

@@ -173,3 +173,33 @@ out:
 	free(dec);
 	return err;
 }
+
+veil_err cli_write_file(const char *path, const void *p, size_t n)
+{
+	char tmp[4096];
+	FILE *f;
+	int fd;
+
+	ENSURE((size_t)snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", path) < sizeof tmp, VEIL_E_USAGE,
+	       "the path %s is too long", path);
+	fd = mkstemp(tmp);
+	ENSURE(fd >= 0, VEIL_E_IO, "cannot create a file beside %s: %s", path, strerror(errno));
+	f = fdopen(fd, "wb");
+	if (f == NULL || fwrite(p, 1, n, f) != n || fflush(f) != 0 || fsync(fd) != 0) {
+		int e = errno;
+		if (f != NULL)
+			fclose(f);
+		else
+			close(fd);
+		unlink(tmp);
+		return veil_fail(VEIL_E_IO, "cannot write %s: %s", path, strerror(e));
+	}
+	fclose(f);
+	if (rename(tmp, path) != 0) {
+		int e = errno;
+		unlink(tmp);
+		return veil_fail(VEIL_E_IO, "cannot move the new file to %s: %s", path,
+				 strerror(e));
+	}
+	return VEIL_OK;
+}

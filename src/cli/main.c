@@ -1,8 +1,7 @@
 /*
  * main.c - the veil command: dispatches to one subcommand per file.
  *
- * verify, attest, appraise, sim and kbs so far; seal, chat, proxy, audit,
- * host-check and keys join this table as they are built.
+ * host-check and launch join this table as they are built.
  */
 #include <stdio.h>
 #include <string.h>
@@ -19,13 +18,18 @@ static const cli_command commands[] = {
     {"unseal", "check a sealed model with its key (--verify-only)", cmd_unseal},
     {"run", "generate text from a GGUF or sealed model with the built-in engine", cmd_run},
     {"gateway", "manage veil-gateway's API keys and read their usage", cmd_gateway},
+    {"chat", "chat with an attested worker, end to end encrypted, receipts verified", cmd_chat},
+    {"proxy", "a local OpenAI endpoint that verifies workers and encrypts end to end", cmd_proxy},
+    {"verify-receipt", "check a response's receipt against the worker's evidence",
+     cmd_verify_receipt},
+    {"audit", "check a gateway's transparency log and the evidence it holds", cmd_audit},
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: veil <command> [options]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+		fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out, "\nRun 'veil <command> --help' for a command's options.\n");
 }
 
