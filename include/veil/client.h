@@ -75,6 +75,11 @@ bool veil_client_policy_model_ok(const veil_client_policy *p, const char *model,
 				 const char *sha256_hex);
 bool veil_client_policy_engine_ok(const veil_client_policy *p, const char *engine);
 
+/* Worker ids, model and engine names as workers attest them and the
+ * gateway and clients accept them: 1..max characters of [A-Za-z0-9._:/-]
+ * (nothing that could forge a log line or a terminal's output). */
+bool veil_worker_name_ok(const char *s, size_t max);
+
 /* ---- Judging one evidence bundle ---- */
 
 /* The checks, in the order they run; each failure names one. */

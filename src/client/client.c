@@ -350,10 +350,7 @@ static veil_err refresh(veil_client *c, const char *model, size_t *verified,
 		veil_client_check ch = VEIL_CHECK_NONE;
 		size_t used;
 
-		if (id == NULL || m == NULL || strlen(id) > VEIL_CLIENT_ID_MAX ||
-		    strspn(id,
-			   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-") !=
-			strlen(id))
+		if (id == NULL || m == NULL || !veil_worker_name_ok(id, VEIL_CLIENT_ID_MAX))
 			continue; /* not a worker a client could name: never ours */
 		if (model != NULL && strcmp(m, model) != 0)
 			continue; /* with no model named, the judge checks the policy's models */

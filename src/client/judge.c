@@ -75,20 +75,6 @@ void veil_client_worker_clear(veil_client_worker *w)
 	w->log_index = -1;
 }
 
-/* Ids and model names as the worker and the gateway spell them. */
-static bool name_ok(const char *s, size_t max)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > max)
-		return false;
-	for (; *s != '\0'; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || strchr("._:-/", *s) != NULL))
-			return false;
-	return true;
-}
-
 /* The receipt key: "tee-pubkey", a public EC P-256 JWK (receipts are
  * ES256, docs/receipt.md), named by its RFC 7638 thumbprint. */
 static veil_err read_receipt_key(const json_t *rd, veil_client_worker *out)
@@ -144,9 +130,9 @@ static veil_err read_worker(const json_t *rd, veil_client_worker *out)
 	TRY(veil_json_get_string(wk, "model-sha256", &digest));
 	TRY(veil_json_get_string(wk, "engine", &engine));
 	TRY(veil_json_get_string(wk, "ohttp-keys", &keys));
-	ENSURE(name_ok(id, VEIL_CLIENT_ID_MAX), VEIL_E_MALFORMED,
+	ENSURE(veil_worker_name_ok(id, VEIL_CLIENT_ID_MAX), VEIL_E_MALFORMED,
 	       "veil-worker.id must be 1 to %d characters of [A-Za-z0-9._:/-]", VEIL_CLIENT_ID_MAX);
-	ENSURE(name_ok(model, VEIL_CLIENT_MODEL_MAX), VEIL_E_MALFORMED,
+	ENSURE(veil_worker_name_ok(model, VEIL_CLIENT_MODEL_MAX), VEIL_E_MALFORMED,
 	       "veil-worker.model must be 1 to %d characters of [A-Za-z0-9._:/-]",
 	       VEIL_CLIENT_MODEL_MAX);
 	ENSURE(strlen(digest) == 64, VEIL_E_MALFORMED,
@@ -157,7 +143,7 @@ static veil_err read_worker(const json_t *rd, veil_client_worker *out)
 		/* One spelling, the receipts' (lower case). */
 		out->model_sha256[i] = "0123456789abcdef"[v];
 	}
-	ENSURE(name_ok(engine, sizeof out->engine - 1), VEIL_E_MALFORMED,
+	ENSURE(veil_worker_name_ok(engine, sizeof out->engine - 1), VEIL_E_MALFORMED,
 	       "veil-worker.engine must be 1 to %zu characters of [A-Za-z0-9._:/-]",
 	       sizeof out->engine - 1);
 	memcpy(out->id, id, strlen(id) + 1);

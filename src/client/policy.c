@@ -49,9 +49,7 @@ struct veil_client_policy {
  * pass unless a policy lists it. */
 static const char *const default_engines[] = {"builtin", "upstream"};
 
-/* Model and engine names as the worker and the gateway spell them:
- * [A-Za-z0-9._:/-], 1..max characters. */
-static bool name_ok(const char *s, size_t max)
+bool veil_worker_name_ok(const char *s, size_t max)
 {
 	size_t n = strlen(s);
 
@@ -146,7 +144,7 @@ static veil_err models_read(const json_t *doc, const char *where, veil_client_po
 	{
 		client_model *cm = &p->models[p->model_count];
 
-		ENSURE(name_ok(name, VEIL_CLIENT_MODEL_MAX), VEIL_E_MALFORMED,
+		ENSURE(veil_worker_name_ok(name, VEIL_CLIENT_MODEL_MAX), VEIL_E_MALFORMED,
 		       "%s: \"models\": the name \"%.40s\" must be 1 to %d characters of "
 		       "[A-Za-z0-9._:/-]",
 		       where, name, VEIL_CLIENT_MODEL_MAX);
@@ -188,7 +186,8 @@ static veil_err engines_read(const json_t *doc, const char *where, veil_client_p
 	json_array_foreach(list, i, v)
 	{
 		const char *s = json_string_value(v);
-		ENSURE(s != NULL && name_ok(s, VEIL_CLIENT_ENGINE_MAX), VEIL_E_MALFORMED,
+		ENSURE(s != NULL && veil_worker_name_ok(s, VEIL_CLIENT_ENGINE_MAX),
+		       VEIL_E_MALFORMED,
 		       "%s: \"engines\"[%zu] must be an engine name (1 to %d characters of "
 		       "[A-Za-z0-9._:/-], e.g. \"builtin\")",
 		       where, i, VEIL_CLIENT_ENGINE_MAX);

@@ -29,6 +29,7 @@
 
 #include "gateway/gateway_internal.h"
 #include "veil/bundle.h"
+#include "veil/client.h"
 #include "veil/codec.h"
 #include "veil/crypto.h"
 #include "veil/http_client.h"
@@ -42,19 +43,6 @@ void gw_attested_clear(gw_attested *a)
 	free(a->ohttp_keys);
 	free(a->bundle);
 	memset(a, 0, sizeof *a);
-}
-
-static bool name_ok(const char *s, size_t max)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > max)
-		return false;
-	for (; *s != '\0'; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || strchr("._:-/", *s) != NULL))
-			return false;
-	return true;
 }
 
 /* Step 3: the worker description in runtime_data (docs/worker.md
@@ -74,9 +62,9 @@ static veil_err read_worker(const json_t *rd, gw_attested *out)
 	TRY(veil_json_get_string(wk, "model-sha256", &digest));
 	TRY(veil_json_get_string(wk, "ohttp-keys", &keys));
 	TRY(veil_json_get_string(wk, "engine", &engine));
-	ENSURE(name_ok(id, GW_ID_MAX), VEIL_E_MALFORMED,
+	ENSURE(veil_worker_name_ok(id, GW_ID_MAX), VEIL_E_MALFORMED,
 	       "veil-worker.id must be 1 to %d characters of [A-Za-z0-9._:/-]", GW_ID_MAX);
-	ENSURE(name_ok(model, GW_MODEL_MAX), VEIL_E_MALFORMED,
+	ENSURE(veil_worker_name_ok(model, GW_MODEL_MAX), VEIL_E_MALFORMED,
 	       "veil-worker.model must be 1 to %d characters of [A-Za-z0-9._:/-]", GW_MODEL_MAX);
 	ENSURE(strlen(digest) == 64 &&
 		   veil_hex_decode(digest, 64, scratch, sizeof scratch, &n) == VEIL_OK,
