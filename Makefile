@@ -116,11 +116,25 @@ test: check-tests
 	@BUILD=$(BUILD) scripts/run-tests.sh $(TESTS)
 
 # libFuzzer targets: always clang, with ASan and UBSan, in their own folder.
-$(FUZZ_BUILD)/%: fuzz/%.c $(LIB_SRCS) $(wildcard fuzz/*.h)
+# The library is compiled once with coverage instrumentation
+# (fuzzer-no-link) into an archive of its own, and each target links it:
+# compiling every source again for every target made the fuzz build the
+# longest step of CI.
+FUZZ_CFLAGS := $(CPPFLAGS) -std=c17 -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
+               -fno-sanitize-recover=undefined $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+FUZZ_OBJS   := $(LIB_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
+FUZZ_LIB    := $(FUZZ_BUILD)/libveil-fuzz.a
+
+$(FUZZ_BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang $(CPPFLAGS) -std=c17 -O1 -g -fsanitize=fuzzer,address,undefined \
-	    -fno-sanitize-recover=undefined $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
-	    -o $@ $< $(LIB_SRCS) $(LDLIBS)
+	clang $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+
+$(FUZZ_LIB): $(FUZZ_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_LIB) $(wildcard fuzz/*.h)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB) $(LDLIBS)
 fuzz: $(FUZZERS)
 
 bench: $(BENCHES)
@@ -135,4 +149,4 @@ clean:
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(BUILD)/src/daemon/veil_kbs.d \
          $(BUILD)/src/daemon/veil_worker.d $(BUILD)/src/daemon/veil_gateway.d \
-         $(BUILD)/src/daemon/daemon.d
+         $(BUILD)/src/daemon/daemon.d $(FUZZ_OBJS:.o=.d)

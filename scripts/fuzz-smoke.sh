@@ -10,7 +10,7 @@ FUZZ_BUILD="${FUZZ_BUILD:-build-fuzz}"
 SECONDS_EACH="${FUZZ_SECONDS:-30}"
 TD="${VEIL_TESTDATA:-../shared/testdata}"
 
-make -s FUZZ_BUILD="$FUZZ_BUILD" fuzz
+make -s -j"${FUZZ_JOBS:-2}" FUZZ_BUILD="$FUZZ_BUILD" fuzz
 for bin in "$FUZZ_BUILD"/fuzz_*; do
 	name="$(basename "$bin")"
 	corpus="$FUZZ_BUILD/corpus/$name"
