@@ -83,7 +83,8 @@ $(BUILD)/tests/%: tests/%.c tests/harness.c $(wildcard tests/*.h) $(LIB)
 $(BUILD)/tests/fixtures/libfake_nvml.so: tests/fixtures/fake_nvml.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -fPIC -shared -o $@ $< $(LDFLAGS)
-$(BUILD)/tests/test_attester_nvml $(BUILD)/tests/test_guest: $(BUILD)/tests/fixtures/libfake_nvml.so
+$(BUILD)/tests/test_attester_nvml $(BUILD)/tests/test_guest $(BUILD)/tests/test_hostcheck_gpu: \
+    $(BUILD)/tests/fixtures/libfake_nvml.so
 
 # The Veil end of the OHTTP interop tests, which tests/interop/*.mjs drive.
 $(BUILD)/tests/interop/ohttp_peer: tests/interop/ohttp_peer.c $(LIB)

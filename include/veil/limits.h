@@ -373,4 +373,53 @@
 #define VEIL_PROXY_THREADS_MAX 64
 #define VEIL_PROXY_MODELS_MAX  (1024 * 1024)
 
+/* `veil launch` (src/launch, docs/launch.md): the bytes of a launch spec,
+ * the bytes of a guest name, of a path in it and of the kernel command
+ * line (x86 Linux's COMMAND_LINE_SIZE), the GPUs passed through (an HGX
+ * board has 8), the host port forwards, the vCPUs and MiB of memory
+ * (sanity bounds, far above any host), the gate's own checks, the bytes of
+ * a signed host report, the default and the longest age of one, and how
+ * far in the future its time may be (clock skew between hosts). */
+#define VEIL_LAUNCH_SPEC_MAX        (64 * 1024)
+#define VEIL_LAUNCH_NAME_MAX        64
+#define VEIL_LAUNCH_PATH_MAX        4096
+#define VEIL_LAUNCH_CMDLINE_MAX     2048
+#define VEIL_LAUNCH_GPUS_MAX        8 /* VEIL_HC_GPUS_MAX: what host-check examines */
+#define VEIL_LAUNCH_FORWARDS_MAX    32
+#define VEIL_LAUNCH_VCPUS_MAX       1024
+#define VEIL_LAUNCH_MEMORY_MIB_MIN  256
+#define VEIL_LAUNCH_MEMORY_MIB_MAX  (16ULL * 1024 * 1024)
+#define VEIL_LAUNCH_CHECKS_MAX      128
+#define VEIL_LAUNCH_REPORT_MAX      (256 * 1024)
+#define VEIL_LAUNCH_MAX_AGE_DEFAULT 3600
+#define VEIL_LAUNCH_MAX_AGE_MAX     (30 * 86400)
+#define VEIL_LAUNCH_CLOCK_SKEW_S    300
+
+/* `veil host-check` GPUs (src/hostcheck/gpu*.c, docs/host-check.md
+ * "GPUs"): the NVIDIA GPUs checked one by one (an HGX board has 8; each
+ * adds six checks to a report of VEIL_HC_CHECKS_MAX), the GPUs counted
+ * (from sysfs and NVML together), the PCI devices listed under sysfs
+ * before giving up (a large host has a few hundred), and the bytes read
+ * from one sysfs attribute. */
+#define VEIL_HC_GPUS_MAX        8
+#define VEIL_HC_GPUS_SEEN_MAX   64
+#define VEIL_HC_PCI_DEVICES_MAX 4096
+#define VEIL_HC_SYSFS_ATTR_MAX  64
+
+/* `veil host-check` (src/hostcheck, docs/host-check.md): the bytes read
+ * from one small file under the sysfs, procfs or /dev root (a sysfs
+ * attribute is at most a page; x86 Linux's COMMAND_LINE_SIZE is 2048),
+ * the bytes of /proc/cpuinfo read to find the first processor's block
+ * (one block is under 4 KiB; the rest of the file is not needed), the
+ * entries of /sys/class/iommu listed, the bytes of a signed report (the
+ * same as `veil launch` reads: 96 checks of full-length text stay under
+ * it), the --min-gpus accepted, and how far in the future a report's time
+ * may be when its age is checked (clock skew between hosts). */
+#define VEIL_HC_FILE_MAX         4096
+#define VEIL_HC_CPUINFO_MAX      (64 * 1024)
+#define VEIL_HC_IOMMU_MAX        1024
+#define VEIL_HC_REPORT_MAX_BYTES VEIL_LAUNCH_REPORT_MAX
+#define VEIL_HC_MIN_GPUS_MAX     VEIL_HC_GPUS_MAX
+#define VEIL_HC_CLOCK_SKEW_S     300
+
 #endif

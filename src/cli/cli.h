@@ -49,6 +49,9 @@ int cmd_chat(int argc, char **argv);
 int cmd_proxy(int argc, char **argv);
 int cmd_verify_receipt(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+/* The operator's side (docs/host-check.md, docs/launch.md). */
+int cmd_host_check(int argc, char **argv);
+int cmd_launch(int argc, char **argv);
 
 /* How evidence bytes were written in the file. */
 typedef enum cli_encoding {

@@ -1,7 +1,7 @@
 /*
  * main.c - the veil command: dispatches to one subcommand per file.
  *
- * host-check and launch join this table as they are built.
+ * One file (or a few) per command.
  */
 #include <stdio.h>
 #include <string.h>
@@ -23,6 +23,10 @@ static const cli_command commands[] = {
     {"verify-receipt", "check a response's receipt against the worker's evidence",
      cmd_verify_receipt},
     {"audit", "check a gateway's transparency log and the evidence it holds", cmd_audit},
+    {"host-check", "check that this host can run a confidential worker VM; a signed report",
+     cmd_host_check},
+    {"launch", "start the worker's confidential VM with QEMU, only on a host that passes",
+     cmd_launch},
 };
 
 static void usage(FILE *out)
