@@ -296,6 +296,12 @@ TEST(cc_off_devtools_sim_not_capable)
 	EXPECT(is("gpu.0.devtools", VEIL_HC_FAIL, true));
 	EXPECT(says("gpu.0.devtools", "DEVTOOLS mode is on", "--set-cc-mode=on"));
 	EXPECT(is("gpu.count", VEIL_HC_FAIL, true) && !passes());
+	/* Fail closed: a mode that is not off is no pass. */
+	scene("devtools_odd", "1");
+	EXPECT_OK(run("snp", 1));
+	EXPECT(is("gpu.0.devtools", VEIL_HC_FAIL, true));
+	EXPECT(says("gpu.0.devtools", "DEVTOOLS mode is unknown", NULL));
+	EXPECT(is("gpu.count", VEIL_HC_FAIL, true) && !passes());
 
 	scene("sim_env", "1");
 	EXPECT_OK(run("snp", 1));

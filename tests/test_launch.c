@@ -597,6 +597,47 @@ TEST(gpus_disks_and_networks)
 	EXPECT(tail_is(",\"disk\":\"w.img\"", raw)); /* raw by default */
 }
 
+/* The disk of a spec read without a folder keeps its relative path; one
+ * whose first component holds a ':' must not reach QEMU as a protocol
+ * ("json:{...}" would name any file and driver through the name). */
+TEST(disk_name_is_never_a_protocol)
+{
+	static const struct {
+		const char *disk, *want;
+	} cases[] = {
+	    {"json:{\\\"driver\\\":\\\"file\\\",\\\"filename\\\":\\\"/etc/shadow\\\"}",
+	     "file=./json:{\"driver\":\"file\",,\"filename\":\"/etc/shadow\"},if=none,id=disk0,"
+	     "format=raw"},
+	    {"nbd:evil:10809", "file=./nbd:evil:10809,if=none,id=disk0,format=raw"},
+	    {"w.img", "file=w.img,if=none,id=disk0,format=raw"},
+	    {"d/x:y.img", "file=d/x:y.img,if=none,id=disk0,format=raw"},
+	    {"/abs/a:b.img", "file=/abs/a:b.img,if=none,id=disk0,format=raw"},
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char json[512];
+		veil_launch_spec s;
+		veil_launch_argv a;
+		bool found = false;
+
+		snprintf(json, sizeof json,
+			 "{\"version\":1,\"tee\":\"snp\",\"name\":\"a\",\"firmware\":\"/f\","
+			 "\"kernel\":\"/k\",\"vcpus\":1,\"memory_mib\":512,\"disk\":\"%s\"}",
+			 cases[i].disk);
+		REQUIRE(parse_str(json, NULL, &s) == VEIL_OK);
+		REQUIRE(veil_launch_argv_build(&s, NULL, &a) == VEIL_OK);
+		for (size_t k = 0; k + 1 < a.n; k++)
+			if (strcmp(a.v[k], "-drive") == 0) {
+				found = strcmp(a.v[k + 1], cases[i].want) == 0;
+				if (!found)
+					fprintf(stderr, "  got %s\n", a.v[k + 1]);
+			}
+		EXPECT(found);
+		veil_launch_argv_free(&a);
+		veil_launch_spec_clear(&s);
+	}
+}
+
 TEST(printed_command_is_shell_quoted)
 {
 	char *w[] = {"/opt/q b/qemu",
@@ -625,6 +666,12 @@ TEST(printed_command_is_shell_quoted)
 			    "\"test\" $HOME' \\\n    -x '' \\\n    -nographic \\\n    -no-reboot "
 			    "\\\n    -m -5") == 0);
 	free(line);
+	/* A command word with '=' would be a shell assignment: quoted. */
+	char *eq[] = {"A=b", "-x", "c=d", NULL};
+	veil_launch_argv e = {eq, 3};
+	REQUIRE(veil_launch_argv_quote(&e, false, &line) == VEIL_OK);
+	EXPECT(strcmp(line, "'A=b' -x c=d") == 0);
+	free(line);
 	/* The SNP line: nothing in it needs quotes but the command line. */
 	veil_launch_spec s;
 	veil_launch_argv b;
@@ -648,6 +695,7 @@ int main(void)
 	RUN(snp_command_line);
 	RUN(tdx_command_line);
 	RUN(gpus_disks_and_networks);
+	RUN(disk_name_is_never_a_protocol);
 	RUN(printed_command_is_shell_quoted);
 	return harness_finish("test_launch");
 }

@@ -401,9 +401,12 @@ static int check_host(const hc_args *a)
 	if (a->sign != NULL) {
 		err = veil_hostcheck_sign(key, r, &doc);
 		if (err == VEIL_OK) {
+			char *grown;
+
 			len = strlen(doc);
-			doc = realloc(doc, len + 2);
-			if (doc != NULL) {
+			grown = realloc(doc, len + 2);
+			if (grown != NULL) {
+				doc = grown;
 				doc[len++] = '\n';
 				doc[len] = '\0';
 			} else {

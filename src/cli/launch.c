@@ -238,6 +238,11 @@ static veil_err read_report(const char *path, char **jws, size_t *len)
 		n--;
 	while (start < n && (buf[start] == ' ' || buf[start] == '\n'))
 		start++;
+	/* A NUL inside would end the copy below short of len. */
+	if (memchr(buf + start, '\0', n - start) != NULL) {
+		free(buf);
+		return veil_fail(VEIL_E_MALFORMED, "holds a NUL byte: not a compact JWS");
+	}
 	*jws = strndup((const char *)buf + start, n - start);
 	free(buf);
 	ENSURE(*jws != NULL, VEIL_E_NOMEM, "out of memory");
@@ -437,7 +442,8 @@ int cmd_launch(int argc, char **argv)
 	if (rc != CLI_EXIT_OK)
 		return rc;
 	rc = CLI_EXIT_USAGE;
-	g = malloc(sizeof *g);
+	/* Zeroed: the exit path clears the gate even when it never ran. */
+	g = calloc(1, sizeof *g);
 	if (g == NULL || veil_launch_argv_build(&spec, o.qemu, &a) != VEIL_OK ||
 	    veil_launch_argv_quote(&a, false, &line) != VEIL_OK ||
 	    veil_launch_argv_quote(&a, true, &shown) != VEIL_OK) {

@@ -313,8 +313,9 @@ static veil_err check_snp_dev(const hc_ctx *c)
 		return veil_hc_add(c->r, id, title, true, VEIL_HC_PASS, ev.s, NULL);
 	}
 	/* Fixture trees cannot hold device nodes; a regular file stands in
-	 * (docs/host-check.md "Fixture trees"). */
-	if (S_ISREG(st.st_mode)) {
+	 * (docs/host-check.md "Fixture trees"), but never on the real /dev,
+	 * where a file is something else that must not pass for the device. */
+	if (S_ISREG(st.st_mode) && strcmp(c->dev, HC_DEV_DEFAULT) != 0) {
 		hc_tx(&ev, "/dev/sev: regular file (a fixture tree's stand-in for the device)");
 		return veil_hc_add(c->r, id, title, true, VEIL_HC_PASS, ev.s, NULL);
 	}

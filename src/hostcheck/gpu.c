@@ -394,9 +394,14 @@ static veil_err check_devtools(gpu_ctx *c, const hc_gpu *g, const gpu_ids *ids, 
 		return add(c, ids->devtools, title, c->req_gpu, VEIL_HC_FAIL,
 			   "install NVIDIA driver R570 or later", "%s: %s", ids->where,
 			   p->cc_q.why);
-	if (p->cc.devToolsMode == NVML_CC_DEVTOOLS_ON)
+	/* Fail closed: only NVML_CC_SYSTEM_DEVTOOLS_MODE_OFF (0) passes, not
+	 * whatever is not ON. */
+	if (p->cc.devToolsMode != 0)
 		return add(c, ids->devtools, title, c->req_gpu, VEIL_HC_FAIL, rem,
-			   "%s: DEVTOOLS mode is on: no confidentiality guarantee", ids->where);
+			   "%s: DEVTOOLS mode is %s (NVML devToolsMode %u): no confidentiality "
+			   "guarantee",
+			   ids->where, p->cc.devToolsMode == NVML_CC_DEVTOOLS_ON ? "on" : "unknown",
+			   p->cc.devToolsMode);
 	*ok = true;
 	return add(c, ids->devtools, title, c->req_gpu, VEIL_HC_PASS, NULL, "%s: DEVTOOLS off",
 		   ids->where);

@@ -181,7 +181,7 @@ veil_err hc_snp_status_read(const char *dev_root, hc_snp_status *out, const char
 		*how = "SNP_PLATFORM_STATUS ioctl on /dev/sev";
 		return status_ioctl(path, out, why);
 	}
-	if (S_ISREG(st.st_mode)) {
+	if (S_ISREG(st.st_mode) && strcmp(dev_root, HC_DEV_DEFAULT) != 0) {
 		*how = "/dev/" HC_SNP_STATUS_FILE " (fixture stand-in for the ioctl)";
 		return status_file(dev_root, out, why);
 	}

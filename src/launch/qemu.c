@@ -67,18 +67,29 @@ static void pushf(argv_builder *b, const char *fmt, ...)
 	push_owned(b, s);
 }
 
-/* QEMU's escape for a value inside "key=value,...": ',' is written ",,". */
+/*
+ * A file name for "file=" of -drive: QEMU's escape for a value inside
+ * "key=value,..." (',' is written ",,"), and a relative path whose first
+ * component holds a ':' ("json:{...}", "nbd:host:port") starts with "./",
+ * since QEMU's block layer would otherwise take "json" or "nbd" as a
+ * protocol (block.c, path_has_protocol) and read options out of the name.
+ */
 static char *qemu_opt_escape(const char *s)
 {
-	size_t n = strlen(s), commas = 0;
+	size_t n = strlen(s), commas = 0, lead;
 	char *out, *o;
 
+	lead = s[strcspn(s, ":/")] == ':' ? 2 : 0;
 	for (size_t i = 0; i < n; i++)
 		commas += s[i] == ',';
-	out = malloc(n + commas + 1);
+	out = malloc(lead + n + commas + 1);
 	if (out == NULL)
 		return NULL;
 	o = out;
+	if (lead != 0) {
+		*o++ = '.';
+		*o++ = '/';
+	}
 	for (size_t i = 0; i < n; i++) {
 		*o++ = s[i];
 		if (s[i] == ',')
@@ -323,9 +334,11 @@ static bool flag_only(const char *opt)
 	return strcmp(opt, "-nographic") == 0 || strcmp(opt, "-no-reboot") == 0;
 }
 
-static void quote_word(FILE *f, const char *w)
+/* first: the command word, where "NAME=value" would be read by a shell as
+ * an assignment (POSIX XCU 2.9.1), so an '=' there is quoted. */
+static void quote_word(FILE *f, const char *w, bool first)
 {
-	if (shell_safe(w)) {
+	if (shell_safe(w) && !(first && strchr(w, '=') != NULL)) {
 		fputs(w, f);
 		return;
 	}
@@ -353,7 +366,7 @@ veil_err veil_launch_argv_quote(const veil_launch_argv *a, bool multiline, char 
 		bool option = i > 0 && !value_next && a->v[i][0] == '-';
 		if (i > 0)
 			fputs(multiline && option ? " \\\n    " : " ", f);
-		quote_word(f, a->v[i]);
+		quote_word(f, a->v[i], i == 0);
 		value_next = option && !flag_only(a->v[i]);
 	}
 	if (fclose(f) != 0) {

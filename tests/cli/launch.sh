@@ -458,5 +458,9 @@ refused "junk report" report.signature --report "$TMP/junk.jws" --pubkey "$TMP/k
 	"${SNP_ROOTS[@]}"
 check "unreadable key" 2 "$VEIL" launch --spec "$VM/snp.json" --dry-run \
 	--report "$TMP/snp.jws" --pubkey "$TMP/junk.jws"
+# A NUL byte inside the report file: refused as input, not cut short.
+{ head -c 20 "$TMP/snp.jws"; printf '\0'; tail -c +21 "$TMP/snp.jws"; } >"$TMP/nul.jws"
+check "report with a NUL byte" 2 "$VEIL" launch --spec "$VM/snp.json" --dry-run \
+	--report "$TMP/nul.jws" --pubkey "$TMP/k.pub.jwk" "${SNP_ROOTS[@]}"
 
 finish
