@@ -321,6 +321,14 @@ static json_t *get_list(audit_run *a)
 			     "the attestation list is not JSON with a \"data\" array");
 		goto out;
 	}
+	/* Each item costs an entry read and proven: the count is capped at
+	 * what a gateway admits, not at what its answer holds. */
+	if (json_array_size(json_object_get(doc, "data")) > VEIL_GW_WORKERS_MAX) {
+		audit_record(a, AUDIT_FAIL, "list",
+			     "the attestation list holds %zu workers; a gateway admits at most %d",
+			     json_array_size(json_object_get(doc, "data")), VEIL_GW_WORKERS_MAX);
+		goto out;
+	}
 	data = json_incref(json_object_get(doc, "data"));
 out:
 	json_decref(doc);

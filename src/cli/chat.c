@@ -28,6 +28,7 @@
 #include "veil/appraisal.h"
 #include "veil/client.h"
 #include "veil/json.h"
+#include "veil/secret.h"
 
 enum { EXIT_UNAVAILABLE = 3, EXIT_REFUSED = 4 };
 #define PROMPT_MAX (1u << 20)
@@ -149,19 +150,15 @@ static veil_err save_one(const char *dir, const char *name, const void *p, size_
 	return cli_write_file(path, p, n);
 }
 
-static veil_err save(const chat_opts *o, const veil_client_worker *w, const json_t *req,
+/* body: the request exactly as sent, whose digest the receipt holds. */
+static veil_err save(const chat_opts *o, const veil_client_worker *w, const char *body,
 		     const veil_client_result *res, const chat_turn *t)
 {
-	char *body = json_dumps(req, JSON_COMPACT);
 	veil_err err;
 
-	ENSURE(body != NULL, VEIL_E_NOMEM, "out of memory");
-	if (mkdir(o->save, 0700) != 0 && errno != EEXIST) {
-		free(body);
+	if (mkdir(o->save, 0700) != 0 && errno != EEXIST)
 		return veil_fail(VEIL_E_IO, "cannot create %s: %s", o->save, strerror(errno));
-	}
 	err = save_one(o->save, "request.json", body, strlen(body));
-	free(body);
 	if (err == VEIL_OK)
 		err = res->stream ? save_one(o->save, "response", t->sse.data, t->sse.len)
 				  : save_one(o->save, "response", res->body.data, res->body.len);
@@ -271,7 +268,7 @@ static int turn(veil_client *c, chat_opts *o, json_t *messages)
 		w->ear_status, res.status >= 400 ? " (the worker refused the request)" : "");
 	if (o->save != NULL &&
 	    ((res.stream && veil_writer_puts(&t.sse, "data: [DONE]\n\n") != VEIL_OK) ||
-	     save(o, w, req, &res, &t) != VEIL_OK)) {
+	     save(o, w, body, &res, &t) != VEIL_OK)) {
 		fprintf(stderr, "veil chat: --save: %s\n", veil_err_detail());
 		rc = CLI_EXIT_FAILED;
 		goto out;
@@ -284,7 +281,8 @@ static int turn(veil_client *c, chat_opts *o, json_t *messages)
 						(const char *)t.text.data, t.text.len));
 	}
 out:
-	free(body);
+	if (body != NULL) /* the whole conversation */
+		veil_free_secret(body, strlen(body));
 	json_decref(req);
 	json_decref(t.usage);
 	veil_writer_clear(&t.text);
@@ -294,19 +292,32 @@ out:
 	return rc;
 }
 
-static veil_err read_prompt(FILE *in, char **out)
+/* Standard input into w (NUL-terminated), which the caller clears: the
+ * prompt is wiped with it. */
+static veil_err read_prompt(FILE *in, veil_writer *w)
 {
-	veil_writer w;
 	char buf[4096];
 	size_t n;
+	veil_err err = VEIL_OK;
 
-	veil_writer_init(&w, PROMPT_MAX);
-	while ((n = fread(buf, 1, sizeof buf, in)) > 0)
-		TRY(veil_writer_put(&w, buf, n));
+	while (err == VEIL_OK && (n = fread(buf, 1, sizeof buf, in)) > 0)
+		err = veil_writer_put(w, buf, n);
+	veil_wipe(buf, sizeof buf);
+	TRY(err);
 	ENSURE(!ferror(in), VEIL_E_IO, "cannot read standard input");
-	TRY(veil_writer_putc(&w, '\0'));
-	*out = (char *)w.data;
-	return VEIL_OK;
+	return veil_writer_putc(w, '\0');
+}
+
+/* Adds the user's turn; false (said) when it cannot be a JSON string. */
+static bool add_user(json_t *messages, const char *text)
+{
+	json_t *m = json_pack("{s:s, s:s}", "role", "user", "content", text);
+
+	if (m == NULL || json_array_append_new(messages, m) != 0) {
+		fprintf(stderr, "veil chat: the prompt is not UTF-8 text (or out of memory)\n");
+		return false;
+	}
+	return true;
 }
 
 static int interactive(veil_client *c, chat_opts *o, json_t *messages)
@@ -322,12 +333,15 @@ static int interactive(veil_client *c, chat_opts *o, json_t *messages)
 		line[strcspn(line, "\n")] = '\0';
 		if (line[0] == '\0')
 			break;
-		json_array_append_new(messages,
-				      json_pack("{s:s, s:s}", "role", "user", "content", line));
+		if (!add_user(messages, line)) {
+			rc = CLI_EXIT_USAGE;
+			break;
+		}
 		rc = turn(c, o, messages);
 		if (rc != CLI_EXIT_OK && rc != EXIT_REFUSED)
 			break;
 	}
+	veil_wipe(line, sizeof line);
 	return rc;
 }
 
@@ -431,6 +445,7 @@ int cmd_chat(int argc, char **argv)
 	veil_client_policy *policy = NULL;
 	veil_client *c = NULL;
 	json_t *messages = json_array();
+	veil_writer input;
 	char *prompt = NULL;
 	int rc = parse(argc, argv, &o);
 
@@ -438,6 +453,7 @@ int cmd_chat(int argc, char **argv)
 		json_decref(messages);
 		return rc < 0 ? CLI_EXIT_OK : rc == CLI_EXIT_OK ? CLI_EXIT_FAILED : rc;
 	}
+	veil_writer_init(&input, PROMPT_MAX);
 	if (veil_client_policy_load(o.policy, &policy) != VEIL_OK) {
 		fprintf(stderr, "veil chat: %s\n", veil_err_detail());
 		rc = CLI_EXIT_USAGE;
@@ -457,21 +473,26 @@ int cmd_chat(int argc, char **argv)
 		rc = interactive(c, &o, messages);
 		goto out;
 	}
-	if (o.prompt == NULL && read_prompt(stdin, &prompt) != VEIL_OK) {
-		fprintf(stderr, "veil chat: %s\n", veil_err_detail());
-		rc = CLI_EXIT_USAGE;
-		goto out;
+	if (o.prompt == NULL) {
+		if (read_prompt(stdin, &input) != VEIL_OK) {
+			fprintf(stderr, "veil chat: %s\n", veil_err_detail());
+			rc = CLI_EXIT_USAGE;
+			goto out;
+		}
+		prompt = (char *)input.data;
 	}
 	if (prompt != NULL) {
 		size_t n = strlen(prompt);
 		while (n > 0 && (prompt[n - 1] == '\n' || prompt[n - 1] == '\r'))
 			prompt[--n] = '\0';
 	}
-	json_array_append_new(messages, json_pack("{s:s, s:s}", "role", "user", "content",
-						  o.prompt != NULL ? o.prompt : prompt));
+	if (!add_user(messages, o.prompt != NULL ? o.prompt : prompt)) {
+		rc = CLI_EXIT_USAGE;
+		goto out;
+	}
 	rc = turn(c, &o, messages);
 out:
-	free(prompt);
+	veil_writer_clear(&input);
 	json_decref(messages);
 	veil_client_free(c);
 	veil_client_policy_free(policy);

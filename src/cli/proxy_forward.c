@@ -35,6 +35,7 @@
 #include "cli/proxy.h"
 #include "veil/json.h"
 #include "veil/limits.h"
+#include "veil/secret.h"
 
 #define DETAIL_MAX 512
 
@@ -129,14 +130,15 @@ static void stream_begin(fwd_ctx *x)
 static bool on_event(void *user, const char *data, size_t len)
 {
 	fwd_ctx *x = user;
-	size_t lines = 1, n = 0;
+	size_t lines = 1, n = 0, cap;
 	char *buf;
 	bool ok;
 
 	stream_begin(x);
 	for (size_t i = 0; i < len; i++)
 		lines += data[i] == '\n';
-	buf = malloc(len + lines * 6 + 2);
+	cap = len + lines * 6 + 2;
+	buf = malloc(cap);
 	if (buf == NULL)
 		return false;
 	memcpy(buf, "data: ", 6);
@@ -151,7 +153,7 @@ static bool on_event(void *user, const char *data, size_t len)
 	buf[n++] = '\n';
 	buf[n++] = '\n';
 	ok = veil_http_deferred_write(x->j->d, buf, n);
-	free(buf);
+	veil_free_secret(buf, cap); /* generated text */
 	if (!ok)
 		x->gone = true;
 	return ok;

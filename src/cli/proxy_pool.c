@@ -75,6 +75,9 @@ bool proxy_pool_start(proxy *p, unsigned n, size_t queue_max)
 	p->tids = calloc(n, sizeof *p->tids);
 	if (p->tids == NULL) {
 		fprintf(stderr, "veil proxy: out of memory\n");
+		pthread_cond_destroy(&p->idle);
+		pthread_cond_destroy(&p->work);
+		pthread_mutex_destroy(&p->mu);
 		return false;
 	}
 	p->threads = n;

@@ -347,9 +347,16 @@ static int check_receipt(const vr_opts *o, const char *jws, const uint8_t *bundl
 		    "names this bundle (its SHA-256)");
 	ok &= field(&r, "model", (veil_receipt_expect){.model_digest = model},
 		    "the model digest the evidence attests");
-	if (req != NULL && veil_sha256(req, req_len, rq) == VEIL_OK)
+	if (req != NULL) {
+		/* A digest that cannot be made is a failed check, never a
+		 * skipped one. */
+		if (veil_sha256(req, req_len, rq) != VEIL_OK) {
+			line("FAILED", "request", "%s", veil_err_detail());
+			return CLI_EXIT_FAILED;
+		}
 		ok &= field(&r, "request", (veil_receipt_expect){.request = rq},
 			    "the SHA-256 of the request file");
+	}
 	if (resp != NULL) {
 		if (!response_digest(o, resp, resp_len, &stream, rs))
 			return CLI_EXIT_FAILED;
@@ -357,9 +364,16 @@ static int check_receipt(const vr_opts *o, const char *jws, const uint8_t *bundl
 			    stream ? "the digest of the stream's text"
 				   : "the SHA-256 of the "
 				     "response file");
-		if (stream != r.stream)
-			line("note", "response", "the receipt says the answer was %sstreamed",
-			     r.stream ? "" : "not ");
+		/* As the client core holds it (docs/receipt.md): a stream's
+		 * digest is of its text, a whole answer's of its bytes, and the
+		 * receipt says which it signed. */
+		if (stream != r.stream) {
+			line("FAILED", "response",
+			     "the receipt says the answer was %sstreamed, the response file is %sa "
+			     "stream",
+			     r.stream ? "" : "not ", stream ? "" : "not ");
+			ok = false;
+		}
 	}
 	if (req == NULL || resp == NULL)
 		line("note", "digests", "%s not checked: give --request and --response",

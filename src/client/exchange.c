@@ -54,6 +54,7 @@ typedef struct xchg {
 	veil_writer outer_err; /* the gateway's body when it answered itself */
 	long outer_status;
 	bool head_seen;
+	bool stopped; /* a caller's callback returned false: check TRANSPORT */
 	/* The first failure inside a callback: its check, and the detail
 	 * saved before libcurl's own error replaces it. */
 	veil_client_check fail;
@@ -85,6 +86,7 @@ static bool sse_event(void *user, const char *data, size_t len)
 	xchg *x = user;
 
 	if (x->cb != NULL && x->cb->on_event != NULL && !x->cb->on_event(x->cb->user, data, len)) {
+		x->stopped = true;
 		veil_fail(VEIL_E_IO, "the caller stopped the stream");
 		return false;
 	}
@@ -117,8 +119,10 @@ static veil_err on_head(void *user, uint16_t status, const veil_bhttp_fields *fi
 	if (res->stream)
 		TRY(veil_sse_new(&x->sse));
 	if (x->cb != NULL && x->cb->on_head != NULL &&
-	    !x->cb->on_head(x->cb->user, status, res->content_type))
+	    !x->cb->on_head(x->cb->user, status, res->content_type)) {
+		x->stopped = true;
 		return veil_fail(VEIL_E_IO, "the caller stopped the exchange");
+	}
 	return VEIL_OK;
 }
 
@@ -413,6 +417,10 @@ veil_err veil_client_request(veil_client *c, const veil_client_worker *w, const 
 	if (err == VEIL_OK)
 		err = wants_stream(body, len) ? send_chunked(&x, bhttp.data, bhttp.len)
 					      : send_whole(&x, bhttp.data, bhttp.len);
+	/* client.h: a callback that stops the exchange says nothing against
+	 * the worker's answer, whatever layer it was read in. */
+	if (err != VEIL_OK && x.stopped)
+		res->check = VEIL_CHECK_TRANSPORT;
 	if (err != VEIL_OK && res->check == VEIL_CHECK_NONE)
 		res->check = VEIL_CHECK_RESPONSE;
 	if (err != VEIL_OK)

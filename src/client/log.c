@@ -41,7 +41,7 @@ enum { LOG_404_IS_IO, LOG_404_IS_LIE };
  */
 static veil_err get_json(veil_client *c, const char *path, size_t max, int on404, json_t **out)
 {
-	veil_http_client_response resp;
+	veil_http_client_response resp = {0};
 	json_t *err_obj = NULL;
 	char msg[160] = "";
 	veil_err err;
@@ -345,20 +345,6 @@ out:
 	return err;
 }
 
-/* Worker ids as the gateway admits them (docs/gateway.md "Joining"). */
-static bool worker_id_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > VEIL_CLIENT_ID_MAX)
-		return false;
-	for (; *s != '\0'; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || strchr("._:-/", *s) != NULL))
-			return false;
-	return true;
-}
-
 /* 64 lower-case hex digits, as the gateway writes digests. */
 static bool lower_hex64(const char *s)
 {
@@ -397,7 +383,8 @@ veil_err veil_client_log_evidence(const uint8_t *leaf, size_t len, char *kind, s
 		   VEIL_E_MALFORMED,
 		   "the log entry's kind is not admission, reattestation, "
 		   "removal or leave");
-	CHECK_THAT(worker_id_ok(w), VEIL_E_MALFORMED,
+	/* Worker ids as the gateway admits them (docs/gateway.md "Joining"). */
+	CHECK_THAT(veil_worker_name_ok(w, VEIL_CLIENT_ID_MAX), VEIL_E_MALFORMED,
 		   "the log entry's worker is not 1 to %d characters of [A-Za-z0-9._:/-]",
 		   VEIL_CLIENT_ID_MAX);
 	snprintf(kind, kind_len, "%s", k);

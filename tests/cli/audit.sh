@@ -146,6 +146,11 @@ vr stream "$TMP/stream.jws" --evidence "$TMP/ev-stream.json" --request "$TMP/req
 	--response "$TMP/stream.sse" --policy "$P"
 [ "$RC" = 0 ] && grep -q "stream's text" "$TMP/stream.out" && ok ||
 	{ bad "verify-receipt of a stream: exit $RC"; sed 's/^/    /' "$TMP/stream.out" "$TMP/stream.err" | head -12; }
+# The stream's text alone, as a plain file, hashes to the stream's digest,
+# but the receipt signed a stream: refused, as the client core refuses it.
+grep '^data: {' "$TMP/stream.sse" | sed 's/^data: //' | jq -j '.choices[0].delta.content // empty' >"$TMP/stream.txt"
+vr_fails stream-as-bytes response "$TMP/stream.jws" --evidence "$TMP/ev-stream.json" \
+	--request "$TMP/req-stream.json" --response "$TMP/stream.txt" --policy "$P"
 
 # ---- audit: passes, keeps the head, passes again once the log grew ----
 S="$TMP/state.json"

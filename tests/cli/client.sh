@@ -70,6 +70,12 @@ printf 'hello there' | timeout 60 "$VEIL" chat "${G[@]}" >"$TMP/stdin.out" 2>"$T
 rc=$?
 [ "$rc" = 0 ] && grep -Eq "$VERIFIED" "$TMP/stdin.err" && cmp -s "$TMP/stdin.out" "$TMP/whole.out" && ok ||
 	bad "the prompt from stdin (exit $rc): '$(head -c 100 "$TMP/stdin.out")'"
+# A prompt that is not UTF-8 cannot be a JSON string: a usage error, and
+# nothing sent (not an empty conversation in its place).
+printf 'caf\xe9' | timeout 60 "$VEIL" chat "${G[@]}" >"$TMP/latin1.out" 2>"$TMP/latin1.err"
+rc=$?
+[ "$rc" = 2 ] && grep -q "not UTF-8" "$TMP/latin1.err" && [ ! -s "$TMP/latin1.out" ] && ok ||
+	{ bad "a prompt that is not UTF-8: exit $rc, want 2"; head -3 "$TMP/latin1.err"; }
 # Messages never hold the prompt or the answer.
 grep -q 'hello there' "$TMP/whole.err" "$TMP/stream.err" && bad "the prompt appears on stderr" || ok
 
