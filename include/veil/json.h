@@ -49,4 +49,11 @@ VEIL_MUST_CHECK veil_err veil_json_get_int(const json_t *obj, const char *key, i
 VEIL_MUST_CHECK veil_err veil_json_only_members(const json_t *obj, const char *what,
 						const char *const *allowed);
 
+/* Makes jansson wipe every block it frees (json_set_alloc_funcs): its
+ * allocations hold request bodies while they are parsed and answers while
+ * they are written, scratch buffers included, so a process that handles
+ * prompts or completions calls this once, before any thread uses jansson,
+ * and no prompt or completion lingers in freed memory. */
+void veil_json_wipe_on_free(void);
+
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "veil/json.h"
 
 static const cli_command commands[] = {
     {"verify", "check that TEE or GPU evidence is genuine and show its claims", cmd_verify},
@@ -48,6 +49,8 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return CLI_EXIT_OK;
 	}
+	/* chat and proxy hold prompts and answers in jansson's memory. */
+	veil_json_wipe_on_free();
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].run(argc - 1, argv + 1);

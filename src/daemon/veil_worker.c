@@ -19,7 +19,6 @@
  * step refused (the message names it).
  */
 #include <errno.h>
-#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,6 +29,7 @@
 
 #include "daemon/daemon.h"
 #include "veil/collateral.h"
+#include "veil/json.h"
 #include "veil/limits.h"
 #include "veil/secret.h"
 #include "veil/worker.h"
@@ -198,22 +198,6 @@ static int options_parse(int argc, char **argv, worker_options *o)
 	return 0;
 }
 
-/* jansson's allocations hold request bodies while they are parsed and
- * response text while it is serialised, including scratch buffers that
- * jansson frees itself: every block it frees is wiped first, so no prompt
- * or completion lingers in freed memory. */
-static void *json_alloc(size_t n)
-{
-	return malloc(n);
-}
-
-static void json_release(void *p)
-{
-	if (p != NULL)
-		veil_wipe(p, malloc_usable_size(p));
-	free(p);
-}
-
 /* The gateway hears of a stop first, while this worker still answers the
  * requests it may have routed here just before (docs/worker.md "Joining a
  * gateway"). */
@@ -233,7 +217,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	memset(&o, 0, sizeof o);
-	json_set_alloc_funcs(json_alloc, json_release);
+	veil_json_wipe_on_free();
 	rc = options_parse(argc, argv, &o);
 	if (rc != 0)
 		return rc;

@@ -9,9 +9,12 @@
 #include "veil/json.h"
 
 #include <inttypes.h>
+#include <malloc.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "veil/limits.h"
+#include "veil/secret.h"
 
 static veil_err json_check_depth(const json_t *v, int depth)
 {
@@ -114,4 +117,21 @@ veil_err veil_json_only_members(const json_t *obj, const char *what, const char 
 		ENSURE(known, VEIL_E_MALFORMED, "%s has an unknown member \"%.64s\"", what, key);
 	}
 	return VEIL_OK;
+}
+
+static void *json_alloc(size_t n)
+{
+	return malloc(n);
+}
+
+static void json_release(void *p)
+{
+	if (p != NULL)
+		veil_wipe(p, malloc_usable_size(p));
+	free(p);
+}
+
+void veil_json_wipe_on_free(void)
+{
+	json_set_alloc_funcs(json_alloc, json_release);
 }
