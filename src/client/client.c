@@ -36,9 +36,13 @@
 #define EVIDENCE_MAX_BYTES (4u << 20)
 #define VERIFY_MAX         8 /* candidates verified on one cache miss */
 
-veil_err client_fetch(veil_client *c, const char *method, const char *path,
+/* One exchange with the gateway under the client's settings; on_data
+ * (may be NULL) takes the body as it arrives. */
+static veil_err fetch(veil_client *c, const char *method, const char *path,
 		      const char *const *extra, const void *body, size_t len,
-		      const char *const *want, size_t max_body, veil_http_client_response *resp)
+		      const char *const *want, size_t max_body,
+		      bool (*on_data)(void *user, long status, const uint8_t *p, size_t n),
+		      void *user, veil_http_client_response *resp)
 {
 	char url[CLIENT_URL_MAX + 512];
 	const char *headers[12];
@@ -60,8 +64,26 @@ veil_err client_fetch(veil_client *c, const char *method, const char *path,
 					.ca_file = c->cfg.ca_file,
 					.timeout_ms = c->cfg.timeout_ms,
 					.connect_timeout_ms = 5000,
-					.max_body = max_body};
+					.max_body = max_body,
+					.on_data = on_data,
+					.on_data_user = user};
 	return veil_http_client_fetch(&req, resp);
+}
+
+veil_err client_fetch(veil_client *c, const char *method, const char *path,
+		      const char *const *extra, const void *body, size_t len,
+		      const char *const *want, size_t max_body, veil_http_client_response *resp)
+{
+	return fetch(c, method, path, extra, body, len, want, max_body, NULL, NULL, resp);
+}
+
+veil_err client_fetch_stream(veil_client *c, const char *method, const char *path,
+			     const char *const *extra, const void *body, size_t len,
+			     size_t max_body,
+			     bool (*on_data)(void *user, long status, const uint8_t *p, size_t n),
+			     void *user, veil_http_client_response *resp)
+{
+	return fetch(c, method, path, extra, body, len, NULL, max_body, on_data, user, resp);
 }
 
 veil_err veil_client_new(const veil_client_config *cfg, veil_client **out)

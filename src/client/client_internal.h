@@ -40,5 +40,13 @@ VEIL_MUST_CHECK veil_err client_fetch(veil_client *c, const char *method, const 
 				      const char *const *extra, const void *body, size_t len,
 				      const char *const *want, size_t max_body,
 				      veil_http_client_response *resp);
+/* The same, the body handed to on_data as it arrives (a streamed answer)
+ * instead of gathered in resp. */
+VEIL_MUST_CHECK veil_err client_fetch_stream(veil_client *c, const char *method, const char *path,
+					     const char *const *extra, const void *body, size_t len,
+					     size_t max_body,
+					     bool (*on_data)(void *user, long status,
+							     const uint8_t *p, size_t n),
+					     void *user, veil_http_client_response *resp);
 
 #endif

@@ -345,25 +345,8 @@ static veil_err send_chunked(xchg *x, const uint8_t *bhttp, size_t blen)
 		err = veil_ohttp_chunked_response_open(&x->ox);
 	if (err != VEIL_OK)
 		goto out;
-	{
-		char url[CLIENT_URL_MAX + 16];
-		const char *headers[4] = {hdrs[0], hdrs[1], NULL, NULL};
-		if (x->c->auth[0] != '\0')
-			headers[2] = x->c->auth;
-		snprintf(url, sizeof url, "%s/v1/ohttp", x->c->gateway);
-		veil_http_client_request req = {.method = "POST",
-						.url = url,
-						.headers = headers,
-						.body = enc.data,
-						.body_len = enc.len,
-						.ca_file = x->c->cfg.ca_file,
-						.timeout_ms = x->c->cfg.timeout_ms,
-						.connect_timeout_ms = 5000,
-						.max_body = ANSWER_MAX,
-						.on_data = on_data,
-						.on_data_user = x};
-		err = veil_http_client_fetch(&req, &resp);
-	}
+	err = client_fetch_stream(x->c, "POST", "/v1/ohttp", hdrs, enc.data, enc.len, ANSWER_MAX,
+				  on_data, x, &resp);
 	if (x->fail != VEIL_CHECK_NONE) {
 		x->res->check = x->fail;
 		err = veil_fail(err != VEIL_OK ? err : VEIL_E_VERIFY, "%s", x->fail_detail);
